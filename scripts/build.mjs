@@ -1,0 +1,20 @@
+// Bundle the library, CLI and benchmark with esbuild. The native Dawn addon (`webgpu`) stays
+// external; shaders are read at run time from ../shaders relative to dist/.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entryPoints = { cli: 'src/cli/main.ts', index: 'src/index.ts' };
+if (existsSync('scripts/bench.ts')) entryPoints.bench = 'scripts/bench.ts';
+await build({
+  entryPoints,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  splitting: true,
+  external: ['webgpu'],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});
