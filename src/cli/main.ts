@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { closeGpu, GpuUnavailableError } from '../gpu/context.js';
-import { UserError } from '../io/errors.js';
+import { UserError, RunError } from '../io/errors.js';
 import { register as registerInfo } from './info.js';
 import { register as registerSimulate } from './simulate.js';
 import { register as registerNegf } from './negf.js';
@@ -48,7 +48,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       process.stderr.write(`neqspin: ${e.message}\n`);
       return EXIT_USER;
     }
-    if (e instanceof GpuUnavailableError) {
+    if (e instanceof GpuUnavailableError || e instanceof RunError) {
       process.stderr.write(`neqspin: ${e.message}\n`);
       return EXIT_INTERNAL;
     }

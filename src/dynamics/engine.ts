@@ -144,9 +144,21 @@ export class LLEngine {
     if (!keep) this.writeCounter(false);
   }
 
-  /** Set all spins (3N; each normalised). Resets the midpoint field history. */
-  setSpins(s: ArrayLike<number>): void {
-    writeBuffer(this.ctx, this.spins[this.cur], Float32Array.from(checkSpins(s, this.lattice.N)));
+  /**
+   * Set all spins (3N; each normalised, except f32 input already unit to 1e-6, which is uploaded
+   * bit-exact). Resets the midpoint field history. `step` sets the step
+   * counter (the noise stream position), e.g. when resuming from a checkpoint.
+   */
+  setSpins(s: ArrayLike<number>, step?: number): void {
+    if (step !== undefined) {
+      if (!Number.isInteger(step) || step < 0 || step >= 2 ** 32) throw new Error(`setSpins.step: must be an integer in [0, 2^32), got ${step}`);
+      this.stepCount = step;
+    }
+    const unit = checkSpins(s, this.lattice.N);
+    // f32 input that is already unit to f32 precision (e.g. a checkpoint) is uploaded bit-exact
+    let exact = s instanceof Float32Array;
+    for (let i = 0; exact && i < this.lattice.N; i++) exact = Math.abs(Math.hypot(s[3 * i], s[3 * i + 1], s[3 * i + 2]) - 1) < 1e-6;
+    writeBuffer(this.ctx, this.spins[this.cur], exact ? (s as Float32Array) : Float32Array.from(unit));
     this.writeCounter(false);
   }
 

@@ -30,3 +30,14 @@ export class FormatError extends UserError {
     this.file = file;
   }
 }
+
+/**
+ * A run that stopped for a physical/numerical reason (e.g. divergence): one line, exit code 1,
+ * the last good state kept where the message says.
+ */
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = new.target.name;
+  }
+}
