@@ -89,6 +89,12 @@ async function acquire(opts: GpuOptions): Promise<GpuContext> {
     );
   }
   const info = reportOf(adapter);
+  // Dawn leaves adapter.info.backend empty: report what was asked for, or the platform default
+  if (!info.backend) {
+    const asked = opts.backend ?? (typeof process !== 'undefined' ? process.env.NEQSPIN_BACKEND : undefined);
+    const dflt = typeof process === 'undefined' ? 'browser' : process.platform === 'darwin' ? 'metal' : process.platform === 'win32' ? 'd3d12' : 'vulkan';
+    info.backend = asked ?? `${dflt} (default)`;
+  }
   const wanted: GPUFeatureName[] = [];
   for (const f of ['timestamp-query', 'shader-f16', 'subgroups'] as GPUFeatureName[]) {
     if (adapter.features.has(f)) wanted.push(f);
