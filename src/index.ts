@@ -2,3 +2,8 @@
 export * from './gpu/index.js';
 export * from './lattice/lattice.js';
 export * from './lattice/observables.js';
+export * from './lattice/textures.js';
+export * as negf from './negf/index.js';
+export * as model from './model/index.js';
+export * as dynamics from './dynamics/index.js';
+export * as io from './io/index.js';
