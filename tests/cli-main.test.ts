@@ -39,8 +39,9 @@ describe('cli main', () => {
       expect(r.code, argv.join(' ')).toBe(EXIT_USER);
       expect(r.err.startsWith('neqspin: '), r.err).toBe(true);
     }
-    const r = await run(['simulate']);
-    expect(r.err).toBe('neqspin: simulate: not implemented yet\n');
+    const r = await run(['simulate', '--config', 'does-not-exist.json']);
+    expect(r.code).toBe(EXIT_USER);
+    expect(r.err).toBe('neqspin: --config: does-not-exist.json does not exist\n');
   });
 
   it('unexpected errors (not UserError) exit 1 with `internal error`', async () => {
