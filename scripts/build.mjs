@@ -1,10 +1,10 @@
 // Bundle the library, CLI and benchmark with esbuild. The native Dawn addon (`webgpu`) stays
 // external; shaders are read at run time from ../shaders relative to dist/.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
 
 const entryPoints = { cli: 'src/cli/main.ts', index: 'src/index.ts' };
-if (existsSync('scripts/bench.ts')) entryPoints.bench = 'scripts/bench.ts';
+entryPoints.bench = 'scripts/bench.ts';
+entryPoints['compare-zhang-chern'] = 'scripts/compare-zhang-chern.ts';
 await build({
   entryPoints,
   outdir: 'dist',

@@ -2,16 +2,18 @@
  * External check of the f64 NEGF solver against Zhang & Chern's NEGF snapshots (SPEC §5).
  * Usage (bundle, Node 20):
  *   npx esbuild scripts/compare-zhang-chern.ts --bundle --platform=node --format=esm --outfile=/tmp/cmp.mjs
- *   node /tmp/cmp.mjs [c0 c200 c500] [--dir /work/shared/reference/zhang-chern-2022]
+ *   npm run compare:zhang-chern -- [c0 c200 c500] [--dir /work/shared/reference/zhang-chern-2022]
  * Prints per file: correlation of F⊥ (columns 5-26), relative F error, |F| error, density error, time.
  */
+import { zhangChernReferenceDir } from '../src/io/reference.js';
 import { join } from 'node:path';
 import { solveNegf } from '../src/negf/solver.js';
 import { loadSnapshot, presetCase, compareSnapshot } from '../src/negf/zhangChern.js';
 
 const args = process.argv.slice(2);
 const di = args.indexOf('--dir');
-const dir = di >= 0 ? args[di + 1] : '/work/shared/reference/zhang-chern-2022';
+const dir = di >= 0 ? args[di + 1] : zhangChernReferenceDir();
+if (!dir) throw new Error('reference data not found: pass --dir or set NEQSPIN_REFERENCE');
 const names = args.filter((a, k) => !a.startsWith('--') && (di < 0 || k !== di + 1));
 for (const name of names.length ? names : ['c0', 'c200', 'c500']) {
   const snap = loadSnapshot(join(dir, name.endsWith('.dat') ? name : `${name}.dat`));

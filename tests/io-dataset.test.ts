@@ -1,3 +1,4 @@
+import { zhangChernReferenceDir } from '../src/io/reference.js';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +15,8 @@ import { Lattice } from '../src/lattice/lattice.js';
 import { neighbourCorrelation } from '../src/lattice/observables.js';
 import { random } from '../src/lattice/textures.js';
 
-const REF = '/work/shared/reference/zhang-chern-2022';
-const hasRef = existsSync(join(REF, 'c0.dat'));
+const REF = zhangChernReferenceDir() ?? '';
+const hasRef = REF !== '' && existsSync(join(REF, 'c0.dat'));
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 
 let dir: string;
