@@ -1,8 +1,7 @@
 /**
  * External check of the f64 NEGF solver against Zhang & Chern's NEGF snapshots (SPEC §5).
- * Usage (bundle, Node 20):
- *   npx esbuild scripts/compare-zhang-chern.ts --bundle --platform=node --format=esm --outfile=/tmp/cmp.mjs
- *   npm run compare:zhang-chern -- [c0 c200 c500] [--dir /work/shared/reference/zhang-chern-2022]
+ * Usage: npm run compare:zhang-chern -- [c0 c200 c500] [--dir DIR]
+ *   (default DIR: ../shared/reference/zhang-chern-2022 beside the checkout, or $NEQSPIN_REFERENCE)
  * Prints per file: correlation of F⊥ (columns 5-26), relative F error, |F| error, density error, time.
  */
 import { zhangChernReferenceDir } from '../src/io/reference.js';
