@@ -11,6 +11,7 @@ import { UserError, RunError } from '../io/errors.js';
 import { register as registerInfo } from './info.js';
 import { register as registerSimulate } from './simulate.js';
 import { register as registerNegf } from './negf.js';
+import { register as registerTrain } from './train.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -24,12 +25,11 @@ export function buildProgram(): Command {
     .option('--adapter <name>', 'WebGPU adapter name substring (env NEQSPIN_ADAPTER)')
     .option('--backend <name>', 'Dawn backend: vulkan, metal, d3d12, ... (env NEQSPIN_BACKEND)')
     .option('-q, --quiet', 'no progress output')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       outputError: (str, write) => write(`neqspin: ${str.replace(/^error:\s*/, '')}`),
     });
-  for (const register of [registerInfo, registerSimulate, registerNegf]) register(program);
+  for (const register of [registerInfo, registerSimulate, registerNegf, registerTrain]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
