@@ -1,0 +1,392 @@
+// Batched recursive Green's function (RGF) sweeps for the s-d model (SPEC §1-§2).
+// Host: src/negf/gpuRgf.ts (layouts and conventions documented there). f64 twin: src/negf/gpuTwin.ts.
+//
+// Workgroup (p, b) handles configuration b and the energies k = p, p + P, p + 2P, ... (P energy
+// lanes): for each it runs the left sweep and the right (backward) sweep over the Lx slices and adds
+// the weighted per-energy quantities into its Kahan-compensated accumulator slot acc[b*P + p].
+// Slices are columns x; orbital o = 2*y + s inside a slice (M = 2*Ly orbitals); all matrices are M x M
+// complex, row-major, vec2 = (re, im).
+//
+// Recursions (u = H_{x,x+1} = -t, scalar; no long products are ever formed):
+//   g^L_x  = (D_x - u^2 g^L_{x-1})^-1,             D_x = z - H_x - Sigma_L d_{x0} - Sigma_R d_{x,Lx-1}
+//   n^L_x  = g^L_x W^L_x g^L_x^+,                   W^L_x = Gamma_L d_{x0} + u^2 n^L_{x-1}
+//   G_xx   = (D_x - u^2 g^L_{x-1} - u^2 g^R_{x+1})^-1
+//   (A_L)_xx = G_xx W^L_x G_xx^+,   (A_R)_xx = G_xx W^R_x G_xx^+   (W^R mirror of W^L)
+//   (A_L)_{x+1,x} = u [G_{x+1,x+1} n^L_x + (A_L)_{x+1,x+1} g^L_x^+]
+//   (A_R)_{x+1,x} = u [n^R_{x+1} G_xx^+ + g^R_{x+1} (A_R)_xx]
+// Every factor is a bounded (left/right-connected or full) block, so exponentially small results
+// (gapped energies, long samples) flush towards zero instead of passing through 1e-100 products.
+// Block inversions: in-place Gauss-Jordan with row partial pivoting in workgroup memory.
+// Loop bounds use the runtime M (prm.M) rather than an override constant: LLVM-based drivers would
+// otherwise unroll them, which made lavapipe compile times 15-50 s instead of 2-5 s.
+//!include "lib/complex.wgsl"
+
+override MCAP: u32 = 8u; // capacity of the workgroup blocks: M <= MCAP
+override WG: u32 = 64u;  // invocations per workgroup
+
+struct Params {
+  Lx: u32,
+  Ly: u32,
+  periodicY: u32,   // 1: wrap y (applied only when Ly >= 3)
+  nE: u32,          // energies in this run (K)
+  nB: u32,          // configurations in this run (B)
+  P: u32,           // energy lanes (accumulator slots per configuration)
+  slotStride: u32,  // complex elements of scratch per slot
+  nOut: u32,        // complex outputs per slot (12*N + 8*(Lx-1))
+  t: f32,
+  J: f32,
+  M: u32,           // orbitals per slice (2*Ly) <= MCAP
+  opaque: u32,      // always 0 (see kahan_add)
+}
+
+@group(0) @binding(0) var<uniform> prm: Params;
+@group(0) @binding(1) var<storage, read> spins: array<f32>;        // [B][N][3]
+@group(0) @binding(2) var<storage, read> onsite: array<f32>;       // [N]
+@group(0) @binding(3) var<storage, read> epts: array<vec4<f32>>;   // [K][2]: (zr, zi, wGr, wGi), (wL, wR, -, -)
+@group(0) @binding(4) var<storage, read> sigma: array<vec2<f32>>;  // [2 (L,R)][K][M][M]
+@group(0) @binding(5) var<storage, read_write> scr: array<vec2<f32>>;  // [slots][slotStride]
+@group(0) @binding(6) var<storage, read_write> acc: array<vec4<f32>>;  // [slots][nOut]: (sum, Kahan compensation)
+
+var<workgroup> wa: array<vec2<f32>, MCAP * MCAP>;   // the block being inverted
+var<workgroup> colv: array<vec2<f32>, 2u * MCAP>; // pivot column after the row swap, by step parity
+var<workgroup> perm: array<u32, MCAP>;           // pivot rows
+var<workgroup> red: array<vec2<f32>, 2u * MCAP>; // bond-trace partial sums
+var<workgroup> shared_u: u32;                     // broadcast of the work flags
+
+var<private> lid: u32;
+
+// ---------------------------------------------------------------- block construction
+// Elementwise loops run over rows i (uniform) and columns j = lid, lid + WG, ... (lanes), so
+// neighbouring invocations touch neighbouring addresses and no integer division is needed.
+
+// wa = D_x - u^2 (scr[offL] if useL) - u^2 (scr[offR] if useR)
+fn build_block(b: u32, k: u32, x: u32, z: vec2<f32>, offL: u32, useL: bool, offR: u32, useR: bool) {
+  let M = prm.M;
+  let Lx = prm.Lx;
+  let Ly = prm.Ly;
+  let N = Lx * Ly;
+  let t2 = prm.t * prm.t;
+  let wrap = prm.periodicY == 1u && Ly >= 3u;
+  let sigL = k * M * M;
+  let sigR = (prm.nE + k) * M * M;
+  for (var i = 0u; i < M; i++) {
+    let yi = i / 2u;
+    let si = i % 2u;
+    let site = x + Lx * yi;
+    let sp = 3u * (b * N + site);
+    let S = vec3<f32>(spins[sp], spins[sp + 1u], spins[sp + 2u]);
+    for (var j = lid; j < M; j += WG) {
+      let e = i * M + j;
+      let yj = j / 2u;
+      let sj = j % 2u;
+      var v = vec2<f32>(0.0, 0.0);
+      if (yi == yj) {
+        // z - v_i + J (S.sigma)_{si,sj}, S.sigma = [[Sz, Sx - i Sy], [Sx + i Sy, -Sz]]
+        if (si == sj) {
+          v = z + vec2<f32>(select(-S.z, S.z, si == 0u) * prm.J - onsite[site], 0.0);
+        } else {
+          v = prm.J * vec2<f32>(S.x, select(S.y, -S.y, si == 0u));
+        }
+      } else if (si == sj) {
+        let dy = max(yi, yj) - min(yi, yj);
+        if (dy == 1u || (wrap && dy == Ly - 1u)) {
+          v = vec2<f32>(prm.t, 0.0);   // -H_{ij} = +t
+        }
+      }
+      if (x == 0u) { v -= sigma[sigL + e]; }
+      if (x == Lx - 1u) { v -= sigma[sigR + e]; }
+      if (useL) { v -= t2 * scr[offL + e]; }
+      if (useR) { v -= t2 * scr[offR + e]; }
+      wa[e] = v;
+    }
+  }
+  workgroupBarrier();
+}
+
+// Gamma = i (Sigma - Sigma^+) of lead `lead` (0 L, 1 R) at energy k into scr[dst].
+fn store_gamma(dst: u32, lead: u32, k: u32) {
+  let M = prm.M;
+  let s0 = (lead * prm.nE + k) * M * M;
+  for (var i = 0u; i < M; i++) {
+    for (var j = lid; j < M; j += WG) {
+      let d = sigma[s0 + i * M + j] - cconj(sigma[s0 + j * M + i]);
+      scr[dst + i * M + j] = vec2<f32>(-d.y, d.x);
+    }
+  }
+  storageBarrier();
+}
+
+// ---------------------------------------------------------------- inversion
+// In-place Gauss-Jordan with row partial pivoting (max |a_ik|^2), column-owner scheme with one
+// barrier per elimination step: the invocation owning column j updates all of it; the owner of
+// column k+1 finds the next pivot right after its own update and publishes the swapped pivot
+// column in colv (double-buffered by step parity). Columns are unscrambled at the end.
+
+// by the owner of column k, once column k is final for step k-1
+fn prepare_pivot(k: u32) {
+  let M = prm.M;
+  var best = -1.0;
+  var p = k;
+  for (var i = k; i < M; i++) {
+    let a = cabs2(wa[i * M + k]);
+    if (a > best) { best = a; p = i; }
+  }
+  perm[k] = p;
+  let cb = (k % 2u) * MCAP;
+  for (var i = 0u; i < M; i++) {
+    let src = select(select(i, k, i == p), p, i == k);   // row i after swapping rows k and p
+    colv[cb + i] = wa[src * M + k];
+  }
+}
+
+fn invert_wa() {
+  let M = prm.M;
+  if (lid == 0u) { prepare_pivot(0u); }
+  workgroupBarrier();
+  for (var k = 0u; k < M; k++) {
+    let p = perm[k];
+    let cb = (k % 2u) * MCAP;
+    let ipiv = cinv(colv[cb + k]);
+    for (var j = lid; j < M; j += WG) {
+      let isk = j == k;
+      let ak = wa[k * M + j];
+      // new pivot row entry (column k of the identity becomes ipiv: in-place Gauss-Jordan)
+      let r = cmul(select(wa[p * M + j], vec2<f32>(1.0, 0.0), isk), ipiv);
+      wa[p * M + j] = ak;
+      for (var i = 0u; i < M; i++) {
+        let e = i * M + j;
+        wa[e] = select(wa[e], vec2<f32>(0.0, 0.0), isk) - cmul(colv[cb + i], r);
+      }
+      wa[k * M + j] = r;
+      if (j == k + 1u) { prepare_pivot(k + 1u); }
+    }
+    workgroupBarrier();
+  }
+  // inverse of A = (inverse of the row-swapped A) with the same swaps applied to its columns
+  for (var i = lid; i < M; i += WG) {
+    for (var kk = M; kk > 0u; kk--) {
+      let k = kk - 1u;
+      let p = perm[k];
+      if (p != k) {
+        let tmp = wa[i * M + k];
+        wa[i * M + k] = wa[i * M + p];
+        wa[i * M + p] = tmp;
+      }
+    }
+  }
+  workgroupBarrier();
+}
+
+// scr[dst] = wa, scr[dstH] = wa^+
+fn store_wa(dst: u32, dstH: u32) {
+  let M = prm.M;
+  for (var i = 0u; i < M; i++) {
+    for (var j = lid; j < M; j += WG) {
+      scr[dst + i * M + j] = wa[i * M + j];
+      scr[dstH + i * M + j] = cconj(wa[j * M + i]);
+    }
+  }
+  storageBarrier();
+}
+
+// ---------------------------------------------------------------- products
+// scr[c] = s * scr[a] . scr[bm]: each invocation computes 4x4 tiles held in registers (4 + 4 loads per
+// 16 complex multiply-adds; 2x the throughput of 4x1 tiles on lavapipe). Tiles at the edge of a
+// matrix with M % 4 == 2 clamp their rows/columns to M-1 and rewrite the same values.
+fn matmul(c: u32, a: u32, bm: u32, s: f32) {
+  let M = prm.M;
+  let T = (M + 3u) / 4u;
+  for (var t = lid; t < T * T; t += WG) {
+    var ri: array<u32, 4>;
+    var cj: array<u32, 4>;
+    for (var r = 0u; r < 4u; r++) {
+      ri[r] = min((t / T) * 4u + r, M - 1u);
+      cj[r] = min((t % T) * 4u + r, M - 1u);
+    }
+    var acc4 = array<vec2<f32>, 16>();   // explicit: a bare declaration was not re-zeroed per iteration on lavapipe
+    for (var q = 0u; q < M; q++) {
+      var bq: array<vec2<f32>, 4>;
+      for (var cc = 0u; cc < 4u; cc++) { bq[cc] = scr[bm + q * M + cj[cc]]; }
+      for (var r = 0u; r < 4u; r++) {
+        let ar = scr[a + ri[r] * M + q];
+        for (var cc = 0u; cc < 4u; cc++) { acc4[4u * r + cc] = cfma(ar, bq[cc], acc4[4u * r + cc]); }
+      }
+    }
+    for (var r = 0u; r < 4u; r++) {
+      for (var cc = 0u; cc < 4u; cc++) { scr[c + ri[r] * M + cj[cc]] = s * acc4[4u * r + cc]; }
+    }
+  }
+  storageBarrier();
+}
+
+// ---------------------------------------------------------------- accumulation
+// Kahan-compensated acc[idx] += v. Compilers may treat f32 adds as reassociable and fold the
+// compensation (a + y) - a - y to 0 (Mesa's NIR does); XOR-ing the bits with a runtime zero makes the
+// intermediate values opaque to such rewrites.
+fn opaque(v: vec2<f32>) -> vec2<f32> {
+  return bitcast<vec2<f32>>(bitcast<vec2<u32>>(v) ^ vec2<u32>(prm.opaque));
+}
+
+fn kahan_add(idx: u32, v: vec2<f32>) {
+  let a = acc[idx];
+  let y = opaque(v - a.zw);
+  let s = opaque(a.xy + y);
+  acc[idx] = vec4<f32>(s, (s - a.xy) - y);
+}
+
+// adds w * (2x2 spin blocks of the sites of slice x in scr[src]) to section `sec` of the slot
+fn acc_diag(out0: u32, sec: u32, x: u32, src: u32, w: vec2<f32>) {
+  let M = prm.M;
+  let N = prm.Lx * prm.Ly;
+  for (var e = lid; e < 4u * prm.Ly; e += WG) {
+    let y = e / 4u;
+    let r = 2u * y + (e % 4u) / 2u;
+    let c = 2u * y + e % 2u;
+    let site = x + prm.Lx * y;
+    kahan_add(out0 + sec * 4u * N + 4u * site + e % 4u, cmul(w, scr[src + r * M + c]));
+  }
+}
+
+// Z = X1 op1(Y1) + X2 op2(Y2) (op: identity or ^+); adds w * [Tr Z, Tr sx Z, Tr sy Z, Tr sz Z]
+// (traces over the slice, sigma acting on the spin index) to acc[dst .. dst+3].
+fn acc_bond(dst: u32, x1: u32, y1: u32, d1: bool, x2: u32, y2: u32, d2: bool, w: vec2<f32>) {
+  let M = prm.M;
+  for (var e = lid; e < 2u * M; e += WG) {
+    let r = e / 2u;                 // row (y, s')
+    let col = (r / 2u) * 2u + e % 2u;  // column (y, s)
+    var z = vec2<f32>(0.0, 0.0);
+    for (var q = 0u; q < M; q++) {
+      let b1 = select(scr[y1 + q * M + col], cconj(scr[y1 + col * M + q]), d1);
+      let b2 = select(scr[y2 + q * M + col], cconj(scr[y2 + col * M + q]), d2);
+      z = cfma(scr[x1 + r * M + q], b1, z);
+      z = cfma(scr[x2 + r * M + q], b2, z);
+    }
+    red[e] = z;
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    // zs[2 s' + s] = sum_y Z_{(y,s'),(y,s)}
+    var zs = array<vec2<f32>, 4>();
+    for (var e = 0u; e < 2u * M; e++) {
+      let sp = (e / 2u) % 2u;
+      zs[2u * sp + e % 2u] += red[e];
+    }
+    let i = vec2<f32>(0.0, 1.0);
+    kahan_add(dst, cmul(w, zs[0] + zs[3]));
+    kahan_add(dst + 1u, cmul(w, zs[1] + zs[2]));
+    kahan_add(dst + 2u, cmul(w, cmul(i, zs[1] - zs[2])));   // -i Z_10 + i Z_01
+    kahan_add(dst + 3u, cmul(w, zs[0] - zs[3]));
+  }
+  workgroupBarrier();
+}
+
+// ---------------------------------------------------------------- the sweep
+// Steps (one block inversion each): L(x) for x = 0..Lx-1, then G(Lx-1), R(Lx-1), G(Lx-2), R(Lx-2),
+// ..., G(1), R(1), G(0). Every primitive has a single call site in the loop body (the compiler
+// inlines everything; this keeps the shader small).
+const KIND_L = 0u;
+const KIND_G = 1u;
+const KIND_R = 2u;
+
+@compute @workgroup_size(WG)
+fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let M = prm.M;
+  lid = li;
+  let p = wid.x;
+  let b = wid.y;
+  if (b >= prm.nB) { return; }
+  let Lx = prm.Lx;
+  let N = Lx * prm.Ly;
+  let slot = b * prm.P + p;
+  let MM = M * M;
+  let base = slot * prm.slotStride;
+  let out0 = slot * prm.nOut;
+  // scratch blocks of this slot
+  let oGL = base;                    // g^L_x, x = 0..Lx-1
+  let oNL = base + Lx * MM;          // n^L_x
+  let oGR = base + 2u * Lx * MM;     // g^R_{x+1}
+  let oNR = oGR + MM;                // n^R_{x+1}
+  let oGamL = oNR + MM;
+  let oGamR = oGamL + MM;
+  let oT = oGamR + MM;
+  let oAR = oT + MM;                 // (A_R)_xx
+  let oG = oAR + MM;                 // G_xx, ping-pong pair (x even, x odd)
+  let oAL = oG + 2u * MM;            // (A_L)_xx, ping-pong pair
+  let oXH = oAL + 2u * MM;           // ^+ of the block inverted last
+
+  // energies k = p, p + P, ... of this lane, one after the other (the scratch is reused)
+  for (var k = p; k < prm.nE; k += prm.P) {
+    let e0 = epts[2u * k];
+    let e1 = epts[2u * k + 1u];
+    let z = e0.xy;
+    let wG = e0.zw;
+    if (lid == 0u) {
+      shared_u = select(0u, 1u, any(wG != vec2<f32>(0.0))) | select(0u, 2u, e1.x != 0.0) | select(0u, 4u, e1.y != 0.0);
+    }
+    let flags = workgroupUniformLoad(&shared_u);
+    let needG = (flags & 1u) != 0u;
+    let needL = (flags & 2u) != 0u;
+    let needR = (flags & 4u) != 0u;
+    let u = -prm.t;
+    let t2 = prm.t * prm.t;
+    for (var lead = 0u; lead < 2u; lead++) {
+      if ((flags & (2u << lead)) != 0u) { store_gamma(select(oGamL, oGamR, lead == 1u), lead, k); }
+    }
+
+    for (var st = 0u; st < 3u * Lx - 1u; st++) {
+      var kind = KIND_L;
+      var x = st;
+      if (st >= Lx) {
+        let r = st - Lx;
+        x = Lx - 1u - r / 2u;
+        kind = select(KIND_R, KIND_G, r % 2u == 0u);
+      }
+      let first = x == 0u;
+      let last = x == Lx - 1u;
+      let oGx = oG + (x % 2u) * MM;        // G_xx
+      let oGp = oG + (1u - x % 2u) * MM;   // G_{x+1,x+1}
+      let oALx = oAL + (x % 2u) * MM;
+      let oALp = oAL + (1u - x % 2u) * MM;
+      // the block: D_x - u^2 g^L_{x-1} (L, G) - u^2 g^R_{x+1} (G, R)
+      build_block(b, k, x, z, oGL + (x - 1u) * MM, kind != KIND_R && !first, oGR, kind != KIND_L && !last);
+      invert_wa();
+      var dst = oGR;
+      if (kind == KIND_L) { dst = oGL + x * MM; }
+      if (kind == KIND_G) { dst = oGx; }
+      store_wa(dst, oXH);
+      // sub-steps q: 0 accumulate G_xx; 1 left sandwich; 2 right sandwich (X W X^+) with
+      // W^L_x = Gamma_L d_x0 + u^2 n^L_{x-1}, W^R_x = Gamma_R d_{x,Lx-1} + u^2 n^R_{x+1}
+      for (var q = 0u; q < 3u; q++) {
+        let isL = q == 1u && kind != KIND_R;
+        let isR = q == 2u && kind != KIND_L;
+        if ((q == 0u && kind == KIND_G && needG) || (isL && needL) || (isR && needR)) {
+          var tgt = oGx;
+          if (q > 0u) {
+            var w = select(oNL + (x - 1u) * MM, oGamL, first);
+            var ws = select(t2, 1.0, first);
+            if (isR) {
+              w = select(oNR, oGamR, last);
+              ws = select(t2, 1.0, last);
+            }
+            tgt = oNR;
+            if (kind == KIND_L) { tgt = oNL + x * MM; }
+            if (kind == KIND_G) { tgt = select(oAR, oALx, isL); }
+            for (var h = 0u; h < 2u; h++) {   // oT = ws X W, then tgt = oT X^+
+              matmul(select(oT, tgt, h == 1u), select(dst, oT, h == 1u), select(w, oXH, h == 1u), select(ws, 1.0, h == 1u));
+            }
+          }
+          if (kind == KIND_G) {
+            let wq = select(vec2<f32>(select(e1.y, e1.x, isL), 0.0), wG, q == 0u);
+            acc_diag(out0, q, x, tgt, wq);
+            if (q > 0u && !last) {
+              // (A_L)_{x+1,x} = u [G_{x+1,x+1} n^L_x + (A_L)_{x+1,x+1} g^L_x^+]
+              // (A_R)_{x+1,x} = u [n^R_{x+1} G_xx^+ + g^R_{x+1} (A_R)_xx]
+              acc_bond(out0 + 12u * N + 8u * x + 4u * (q - 1u), select(oNR, oGp, isL), select(oGx, oNL + x * MM, isL), !isL,
+                       select(oGR, oALp, isL), select(oAR, oGL + x * MM, isL), isL, u * wq);
+            }
+          }
+        }
+      }
+    }
+  }
+}
