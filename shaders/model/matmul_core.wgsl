@@ -37,7 +37,7 @@ fn gemm_run(lid: u32, mBase: u32, nBase: u32, M: u32, N: u32, k0: u32, k1: u32) 
   let ly = lid / TX;
   let BM = TY * TM;
   let BN = TX * TN;
-  var acc: array<array<f32, 16>, 3>;
+  var acc = array<array<f32, 16>, 3>();
   var a: array<array<f32, 4>, 3>;
   var b: array<f32, 4>;
   if (TILED) {
