@@ -7,3 +7,8 @@ export * from './weights.js';
 export * from './adam.js';
 export * from './mlpTwin.js';
 export * from './mlp.js';
+export * from './train.js';
+export * from './trainTwin.js';
+export * from './trainReport.js';
+export * from './modelFile.js';
+export * from './synthetic.js';
