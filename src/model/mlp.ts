@@ -38,6 +38,13 @@ import { storageBuffer, submit, readF32, writeBuffer } from '../gpu/buffers.js';
 import { type MlpArch, type LayerLayout, type InitScheme, ACTIVATIONS, MLP_OUTPUTS, layerLayouts, paramCount, initParams, flatten, unflatten } from './weights.js';
 import { resolveAdam, type AdamHyper } from './adam.js';
 
+/** Adam optimiser state of an MlpGpu. */
+export interface AdamState {
+  m: Float32Array;
+  v: Float32Array;
+  steps: number;
+}
+
 /** A float32 array in a GPU buffer starting at element `offset`. */
 export type F32View = GPUBuffer | { buffer: GPUBuffer; offset: number };
 
@@ -222,6 +229,20 @@ export class MlpGpu {
   async gradNorm(): Promise<number> {
     submit(this.ctx, (p) => this.encodeGradSumSq(p));
     return Math.sqrt((await readF32(this.ctx, this.norm, 1, NORM_WG * 4))[0]);
+  }
+
+  /** Adam moments (first, second) and step count, e.g. for a training checkpoint. */
+  async getAdamState(): Promise<AdamState> {
+    return { m: await readF32(this.ctx, this.m1, this.nParams), v: await readF32(this.ctx, this.m2, this.nParams), steps: this.steps };
+  }
+
+  /** Restore the Adam state saved by getAdamState (resume after a kill). */
+  setAdamState(s: AdamState): void {
+    if (s.m.length !== this.nParams || s.v.length !== this.nParams) throw new Error(`adamState: moments must have ${this.nParams} elements, got ${s.m.length}, ${s.v.length}`);
+    if (!Number.isInteger(s.steps) || s.steps < 0) throw new Error(`adamState.steps: must be a non-negative integer, got ${s.steps}`);
+    writeBuffer(this.ctx, this.m1, s.m);
+    writeBuffer(this.ctx, this.m2, s.v);
+    this.steps = s.steps;
   }
 
   /** Zero the Adam moments and the step counter. */

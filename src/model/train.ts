@@ -141,13 +141,6 @@ export function shuffled(items: readonly number[], seed: number, epoch: number):
   return a;
 }
 
-/** Adam moments and step count of an MlpGpu (not part of its public API, see the report). */
-interface AdamInternals {
-  m1: GPUBuffer;
-  m2: GPUBuffer;
-  steps: number;
-}
-const adamOf = (m: MlpGpu) => m as unknown as AdamInternals;
 
 /**
  * The GPU pipeline for one model on one lattice: batch upload, prediction, loss gradient, step.
@@ -285,16 +278,11 @@ export class Trainer {
   }
 
   async getAdamState(): Promise<{ m: Float32Array; v: Float32Array; steps: number }> {
-    const a = adamOf(this.mlp);
-    return { m: await readF32(this.ctx, a.m1, this.mlp.nParams), v: await readF32(this.ctx, a.m2, this.mlp.nParams), steps: a.steps };
+    return this.mlp.getAdamState();
   }
 
   setAdamState(s: { m: Float32Array; v: Float32Array; steps: number }): void {
-    const a = adamOf(this.mlp);
-    if (s.m.length !== this.mlp.nParams || s.v.length !== this.mlp.nParams) throw new Error(`adam state must have ${this.mlp.nParams} elements per moment`);
-    writeBuffer(this.ctx, a.m1, s.m);
-    writeBuffer(this.ctx, a.m2, s.v);
-    a.steps = s.steps;
+    this.mlp.setAdamState(s);
   }
 
   destroy(): void {
