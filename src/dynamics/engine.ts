@@ -9,6 +9,10 @@
  *   reads back the divergence flag and the samples once at the end.
  * - Divergence: if any output spin is non-finite or non-unit, the kernels stop writing; run() then
  *   throws naming the step and the engine keeps the last good state (the input of that step).
+ * - Step hook (setStepHook): a callback that records extra dispatches into the same compute pass
+ *   before every step, given the buffer holding S_n, e.g. a GPU field model writing
+ *   externalFieldBuffer from S_n (src/dynamics/mlDriven.ts). The field is then F[S_n], frozen over
+ *   the step's stages (as for NEGF driving, driven.ts), with no read-back.
  * Precision: state and fields in f32; the float64 reference is twin.ts (same algorithm, same noise);
  * they agree to < 1e-6 over ~25 steps and |S| stays 1 to ~1e-7 (each update renormalises).
  * Cost on lavapipe (dispatch-bound for N ≲ 10³): ~40-60 µs per midpoint step, ~75 µs per Heun or
@@ -49,6 +53,12 @@ export interface RunOptions {
   sampleEvery?: number;
 }
 
+/**
+ * Records dispatches before each step into the step's compute pass; `spins` is the buffer holding
+ * the state S_n the step starts from. It must not write the spin buffers.
+ */
+export type StepHook = (pass: GPUComputePassEncoder, spins: GPUBuffer) => void;
+
 export class LLDivergenceError extends Error {
   constructor(readonly step: number) {
     super(`LL dynamics diverged at step ${step} (non-finite or non-unit spin); the engine keeps the state at step ${step}`);
@@ -80,6 +90,7 @@ export class LLEngine {
   private cur = 0;
   private useExt = false;
   private stepCount = 0;
+  private hook: StepHook | null = null;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -178,6 +189,11 @@ export class LLEngine {
     this.upload();
   }
 
+  /** Install (or remove with null) the per-step hook; see StepHook. */
+  setStepHook(hook: StepHook | null): void {
+    this.hook = hook;
+  }
+
   /** Energy of the local terms (float64 on the host, from the current state). */
   async energy(): Promise<number> {
     return localEnergy(this.lattice, this.p, await this.getSpins());
@@ -212,6 +228,7 @@ export class LLEngine {
       const pass = enc.beginComputePass();
       const end = Math.min(nSteps, done + CHUNK);
       for (; done < end; done++) {
+        this.hook?.(pass, this.spins[this.cur]);
         for (const [k, groups] of stages) k.dispatch(pass, groups[this.cur], N);
         this.cur ^= 1;
         if (every && (done + 1) % every === 0) this.k.sample.dispatch(pass, g.sample[this.cur], 64);

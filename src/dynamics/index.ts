@@ -4,3 +4,4 @@ export * from './validate.js';
 export * from './twin.js';
 export * from './engine.js';
 export * from './analytic.js';
+export * from './mlDriven.js';

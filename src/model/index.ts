@@ -12,3 +12,4 @@ export * from './trainTwin.js';
 export * from './trainReport.js';
 export * from './modelFile.js';
 export * from './synthetic.js';
+export * from './field.js';

@@ -1,0 +1,213 @@
+/**
+ * ML force-model benchmark, same run, side by side:
+ *   (a) field evaluation h = -(∂E/∂S)⊥ - S × ∂Φ/∂S in site evaluations/s: GPU MlField (descriptor +
+ *       MLP input gradient + assembly, one configuration, many evaluations per submit), the float64
+ *       TypeScript twin, and PyTorch CPU (MLP forward + input gradient with create_graph only, on
+ *       random inputs of the same D: scripts/baselines/mlp_torch.py, 2 threads);
+ *   (b) training in site-samples/s of one full step: GPU Trainer.step (descriptor → input grad →
+ *       assembly → loss → transpose → double backward → Adam, one submit), the f64 twin, and PyTorch
+ *       (input gradient with create_graph, force-type MSE, double backprop, Adam);
+ *   (c) ML-driven LL (MlDrivenLL: field recomputed on the GPU every step) in spin-steps/s on large
+ *       lattices.
+ * Nets: the small default (descriptor preset `default`, D = 54, hidden [32, 32], SiLU) and the
+ * authors' (preset zhang-chern-2022, 539-1024-512-256-128-64-2, ReLU). Weights are random (cost does
+ * not depend on training). The f64 twin rate is the sum of its measured stage costs per site:
+ * descriptorF64 + assemblyForwardF64 (+ assemblyTransposeF64) on a small lattice, MlpTwin.inputGrad
+ * (+ doubleBackward) on a few rows (the authors' net in f64 JS is too slow for whole lattices).
+ */
+import { execFileSync } from 'node:child_process';
+import { submit, sync, storageBuffer, type GpuContext } from '../gpu/index.js';
+import { Lattice } from '../lattice/lattice.js';
+import { DescriptorLayout, descriptorF64, descriptorPreset, type DescriptorConfig } from '../model/descriptor.js';
+import { assemblyForwardF64, assemblyTransposeF64 } from '../model/assembly.js';
+import { MlField, mlFieldTwin, randomFieldModel, randomUnitSpins, type MlFieldModel } from '../model/field.js';
+import { Trainer } from '../model/train.js';
+import { MlDrivenLL } from '../dynamics/mlDriven.js';
+import type { Activation } from '../model/weights.js';
+import type { Roofline } from './roofline.js';
+import type { Table } from './report.js';
+
+interface Net {
+  name: string;
+  descriptor: DescriptorConfig;
+  hidden: number[];
+  activation: Activation;
+  /** training lattice (the authors' column feature ties the model to it) */
+  lattice: { Lx: number; Ly: number; periodicY: boolean };
+}
+
+const NETS: Net[] = [
+  { name: 'small (D=54, 32-32, SiLU)', descriptor: descriptorPreset('default'), hidden: [32, 32], activation: 'silu', lattice: { Lx: 32, Ly: 24, periodicY: true } },
+  { name: "authors' (539-1024-512-256-128-64-2, ReLU)", descriptor: descriptorPreset('zhang-chern-2022'), hidden: [1024, 512, 256, 128, 64], activation: 'relu', lattice: { Lx: 32, Ly: 24, periodicY: true } },
+];
+
+/** Seconds per call of f: best of `reps` after one warm-up. */
+async function best(f: () => unknown | Promise<unknown>, reps: number): Promise<number> {
+  await f();
+  let t = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await f();
+    t = Math.min(t, (performance.now() - t0) / 1e3);
+  }
+  return t;
+}
+
+/** Multiply-adds of one MLP forward per row. */
+function macs(D: number, hidden: number[]): number {
+  const w = [D, ...hidden, 2];
+  let s = 0;
+  for (let l = 1; l < w.length; l++) s += w[l - 1] * w[l];
+  return s;
+}
+
+interface TorchRates {
+  field: number;
+  train: number;
+  version: string;
+}
+
+function torchRates(D: number, net: Net, rows: number, log: (s: string) => void): TorchRates | string {
+  try {
+    const cfg = JSON.stringify({ D, hidden: net.hidden, act: net.activation, rows, reps: 3, threads: 2 });
+    const out = JSON.parse(execFileSync('/usr/bin/python3', ['scripts/baselines/mlp_torch.py', cfg], { timeout: 300_000 }).toString().trim().split('\n').pop()!);
+    if (out.error) return `skipped: ${out.error}`;
+    return { field: out.field_rows_per_s, train: out.train_rows_per_s, version: out.torch };
+  } catch (e) {
+    log(`torch baseline failed: ${(e as Error).message.split('\n')[0]}`);
+    return 'skipped: /usr/bin/python3 with torch not available';
+  }
+}
+
+/** f64 twin site rates (field, train) as the sum of measured per-site stage costs. */
+function twinRates(model: MlFieldModel, net: Net, mlpRows: number): { field: number; train: number } {
+  const lat = new Lattice(net.lattice.Ly >= 11 ? { Lx: 12, Ly: 11, periodicY: true } : net.lattice);
+  const small = new Lattice({ Lx: Math.min(12, net.lattice.Lx), Ly: Math.max(11, 2 * Math.floor(net.descriptor.rc) + 1), periodicY: true });
+  const useLat = net.descriptor.lead.kind === 'column' ? small : lat;
+  const twin = mlFieldTwin(model, useLat, { allowColumnExtrapolation: true });
+  const N = useLat.N, D = twin.layout.D;
+  const s = randomUnitSpins(N, 9);
+  let dG!: Float64Array;
+  const tDesc = timeSync(() => (dG = descriptorF64(twin.layout, s, twin.norm).dG)) / N;
+  const g = new Float64Array(N * D).fill(0.01);
+  const tAsm = timeSync(() => assemblyForwardF64(twin.layout, s, dG, g, g, twin.opts)) / N;
+  const tTr = timeSync(() => assemblyTransposeF64(twin.layout, s, dG, new Float64Array(3 * N).fill(0.01), twin.opts)) / N;
+  const x = new Float64Array(mlpRows * D).map((_, k) => Math.sin(k));
+  const tIG = timeSync(() => twin.mlp.inputGrad(x, mlpRows)) / mlpRows;
+  const U = x.map((v) => 0.1 * v);
+  const tDB = timeSync(() => twin.mlp.doubleBackward(x, U, U, mlpRows)) / mlpRows;
+  return { field: 1 / (tDesc + tIG + tAsm), train: 1 / (tDesc + tIG + tAsm + tTr + tDB) };
+}
+
+function timeSync(f: () => unknown): number {
+  const t0 = performance.now();
+  f();
+  return (performance.now() - t0) / 1e3;
+}
+
+export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { quick: boolean; log: (s: string) => void }): Promise<Table[]> {
+  const sw = ctx.info.software;
+  const fieldRows: (string | number)[][] = [];
+  const trainRows: (string | number)[][] = [];
+  const models: MlFieldModel[] = [];
+  for (const net of NETS) {
+    const authors = net.hidden.length > 2;
+    const model = randomFieldModel({ lattice: net.lattice, descriptor: net.descriptor, hidden: net.hidden, activation: net.activation, seed: 1, fieldScale: 1 });
+    models.push(model);
+    const D = model.arch.inputDim;
+    const gflop = (r: number, units: number) => (r * units * 2 * macs(D, net.hidden)) / 1e9;
+
+    // (a) field: GPU on one lattice, k evaluations per submit
+    const fl = authors ? (sw ? net.lattice : { Lx: 256, Ly: 256, periodicY: true }) : sw ? (quick ? { Lx: 64, Ly: 64, periodicY: true } : { Lx: 128, Ly: 128, periodicY: true }) : { Lx: 1000, Ly: 1000, periodicY: true };
+    const lat = new Lattice(fl);
+    const field = await MlField.create(ctx, model, lat, { allowColumnExtrapolation: true, maxRows: authors && sw ? 768 : undefined });
+    const spins = storageBuffer(ctx, randomUnitSpins(lat.N, 4));
+    const out = storageBuffer(ctx, 12 * lat.N);
+    const k = sw ? (authors ? 1 : 4) : 10;
+    const tField = await best(async () => {
+      submit(ctx, (pass) => {
+        for (let r = 0; r < k; r++) field.encode(pass, spins, out);
+      });
+      await sync(ctx);
+    }, sw ? 2 : 5) / k;
+    const gpuField = lat.N / tField;
+    field.destroy();
+    spins.destroy();
+    out.destroy();
+
+    // (b) training: GPU Trainer.step on B snapshots of the training lattice
+    const tl = new Lattice(net.lattice);
+    const B = authors ? (sw ? 1 : 16) : sw ? 8 : 64;
+    const layout = DescriptorLayout.build(tl, net.descriptor);
+    const tr = await Trainer.create(ctx, layout, { arch: model.arch, useE: true, useP: true, seed: 1, theta: model.weights as Float32Array }, B, new Float32Array(tl.N).fill(1));
+    tr.setNormalisation(model.norm);
+    const bs = new Float32Array(3 * B * tl.N);
+    for (let b = 0; b < B; b++) bs.set(randomUnitSpins(tl.N, 50 + b), 3 * b * tl.N);
+    tr.setBatch(bs, bs.map((v) => 0.1 * v), B);
+    const steps = sw ? 1 : 10;
+    const tTrain = await best(async () => {
+      for (let s = 0; s < steps; s++) tr.step(1e-6, { weightDecay: 0, clipNorm: 0 });
+      await sync(ctx);
+    }, sw ? (authors ? 1 : 3) : 5) / steps;
+    const gpuTrain = (B * tl.N) / tTrain;
+    tr.destroy();
+
+    const twin = twinRates(model, net, authors ? 2 : 64);
+    const torch = torchRates(D, net, authors ? (quick ? 256 : 512) : 16384, log);
+    const tf = typeof torch === 'string' ? torch : torch.field;
+    const tt = typeof torch === 'string' ? torch : torch.train;
+    log(`${net.name}: field GPU ${gpuField.toExponential(3)}/s, twin ${twin.field.toExponential(3)}, torch ${typeof tf === 'number' ? tf.toExponential(3) : tf}; train GPU ${gpuTrain.toExponential(3)}/s, twin ${twin.train.toExponential(3)}, torch ${typeof tt === 'number' ? tt.toExponential(3) : tt}`);
+    const ratio = (a: number, b: number | string) => (typeof b === 'number' ? a / b : '—');
+    // input gradient = 3 GEMM units; training step = 3 (input grad) + 9 (double backward)
+    fieldRows.push([net.name, `${fl.Lx}×${fl.Ly}`, gpuField, gflop(gpuField, 3), twin.field, tf, ratio(gpuField, tf)]);
+    trainRows.push([net.name, `${B}×${tl.Lx}×${tl.Ly}`, gpuTrain, gflop(gpuTrain, 12), twin.train, tt, ratio(gpuTrain, tt)]);
+  }
+  const torchVer = (() => {
+    try {
+      return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { timeout: 60_000 }).toString().trim();
+    } catch {
+      return 'absent';
+    }
+  })();
+
+  // (c) ML-driven LL: small net on large lattices (clipped lead features: size independent)
+  const llRows: (string | number)[][] = [];
+  const sizes: [number, number][] = sw ? (quick ? [[128, 128]] : [[400, 256]]) : quick ? [[400, 256]] : [[400, 256], [1000, 1000]];
+  const cases: [number, number, number][] = sizes.map(([a, b]) => [0, a, b]);
+  cases.push(sw ? [1, 32, 24] : [1, 256, 256]);
+  for (const [m, Lx, Ly] of cases) {
+    const lat = new Lattice({ Lx, Ly, periodicY: true });
+    const ml = await MlDrivenLL.create(ctx, lat, models[m], { alpha: 0.1, dt: 0.05, integrator: 'midpoint', JH: 0.5 }, { allowColumnExtrapolation: true, maxRows: sw && m === 1 ? 768 : undefined });
+    ml.setSpins(randomUnitSpins(lat.N, 77));
+    await ml.run(1);
+    const n = sw ? (m === 1 ? 2 : quick ? 5 : 4) : 20;
+    const t0 = performance.now();
+    await ml.run(n, { sampleEvery: n });
+    const rate = (lat.N * n) / ((performance.now() - t0) / 1e3);
+    log(`ML-LL ${NETS[m].name} ${Lx}x${Ly}: ${rate.toExponential(3)} spin-steps/s (${ml.field.chunks} chunks)`);
+    llRows.push([NETS[m].name, `${Lx}×${Ly}`, lat.N, ml.field.chunks, n, rate, (lat.N * n) / rate / n]);
+    ml.destroy();
+  }
+
+  const sideNote = `PyTorch ${torchVer} CPU, 2 threads, MLP only on random inputs (no descriptor/assembly); f64 twin: plain TypeScript, 1 thread, sum of measured stage costs per site.`;
+  return [
+    {
+      title: 'ML field evaluation h = -(∂E/∂S)⊥ - S×∂Φ/∂S (site evaluations/s)',
+      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site). ${sideNote}`,
+      columns: ['net', 'lattice', 'GPU sites/s', 'GPU MLP GFLOP/s', 'f64 twin sites/s', 'torch CPU rows/s', 'GPU/torch'],
+      rows: fieldRows,
+    },
+    {
+      title: 'ML training step (site-samples/s)',
+      note: `GPU: Trainer.step (one submit: descriptor, input gradient, assembly, loss, transpose, double backward, Adam) on B snapshots; GFLOP/s counts 12 layer-GEMM units per site-sample. ${sideNote}`,
+      columns: ['net', 'batch', 'GPU site-samples/s', 'GPU MLP GFLOP/s', 'f64 twin', 'torch CPU', 'GPU/torch'],
+      rows: trainRows,
+    },
+    {
+      title: 'ML-driven Landau-Lifshitz (midpoint; field recomputed on the GPU every step)',
+      note: 'MlDrivenLL.run wall time (field + step recorded per step, one submit, one sample at the end). The NEGF field of one configuration (see the NEGF table) costs orders of magnitude more per site than the ML field.',
+      columns: ['net', 'lattice', 'spins', 'chunks', 'steps', 'spin-steps/s', 's per step'],
+      rows: llRows,
+    },
+  ];
+}
