@@ -93,6 +93,23 @@ describe('LL engine vs float64 twin', () => {
   }
 });
 
+describe('LL engine: exchange on every lattice geometry (in-kernel neighbours vs the Lattice table)', () => {
+  const geoms: [number, number, boolean][] = [[7, 1, true], [6, 2, true], [5, 3, true], [5, 3, false], [4, 5, false], [1, 4, true]];
+  it.each(geoms)('%i x %i periodicY=%s', async (Lx, Ly, periodicY) => {
+    const lat = new Lattice({ Lx, Ly, periodicY });
+    const p: LLParamsInput = { alpha: 0.2, dt: 0.05, integrator: 'midpoint', JH: 1.3, B: [0, 0, 0.2] };
+    const eng = await LLEngine.create(ctx, lat, p);
+    const tw = new LLTwin(lat, p);
+    eng.setSpins(texture(lat.N));
+    tw.setSpins(texture(lat.N));
+    await eng.run(20);
+    tw.run(20);
+    // same tolerance budget as above (f32 rounding over 20 steps); a wrong or missing bond gives O(dt)
+    expect(maxDiff(await eng.getSpins(), tw.getSpins())).toBeLessThan(5e-6);
+    eng.destroy();
+  });
+});
+
 describe('LL engine: single-spin damped precession', () => {
   it.each(INTEGRATORS)('%s at dt = 0.05 matches the closed form to its discretisation error', async (integrator) => {
     const B = 1, alpha = 0.2, th0 = 2.5, T = 10, dt = 0.05;

@@ -20,6 +20,7 @@ struct Params {
   B: vec3<f32>, K: f32,
   e: vec3<f32>, Kh: f32,
   h: vec3<f32>, _pad0: f32,
+  lx: u32, ly: u32, pbcY: u32, _pad1: u32,
 }
 
 override METHOD: u32 = 0u;
@@ -29,7 +30,6 @@ const NO_FLAG: u32 = 0xFFFFFFFFu;
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> sIn: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sOut: array<f32>;
-@group(0) @binding(3) var<storage, read> nbr: array<i32>;
 @group(0) @binding(4) var<storage, read> ext: array<f32>;
 @group(0) @binding(5) var<storage, read> ctrIn: array<u32>;
 @group(0) @binding(6) var<storage, read_write> ctrOut: array<u32>;
@@ -37,17 +37,23 @@ const NO_FLAG: u32 = 0xFFFFFFFFu;
 @group(0) @binding(8) var<storage, read> sPred: array<f32>;
 @group(0) @binding(9) var<storage, read_write> flag: array<atomic<u32>>;
 
+// Σ_nn S_j on the square lattice (src/lattice/lattice.ts), order +x, -x, +y, -y as the twin.
+// Neighbours come from the index (x = i mod Lx): no neighbour table to stream (16 B/site saved).
+fn neighbour_sum(src: ptr<storage, array<f32>, read>, i: u32) -> vec3<f32> {
+  let x = i % prm.lx;
+  let y = i / prm.lx;
+  var acc = vec3<f32>(0.0);
+  if (x + 1u < prm.lx) { acc = acc + load3(src, i + 1u); }
+  if (x > 0u) { acc = acc + load3(src, i - 1u); }
+  if (y + 1u < prm.ly) { acc = acc + load3(src, i + prm.lx); } else if (prm.pbcY != 0u) { acc = acc + load3(src, x); }
+  if (y > 0u) { acc = acc + load3(src, i - prm.lx); } else if (prm.pbcY != 0u) { acc = acc + load3(src, x + prm.lx * (prm.ly - 1u)); }
+  return acc;
+}
+
 // Deterministic h1 = H + α S × H at site i of configuration `src` (s = src[i]).
 fn h1_at(src: ptr<storage, array<f32>, read>, i: u32, s: vec3<f32>) -> vec3<f32> {
   var H = prm.B + (2.0 * prm.K * dot(s, prm.e)) * prm.e - (2.0 * prm.Kh * dot(s, prm.h)) * prm.h;
-  if (prm.JH != 0.0) {
-    var acc = vec3<f32>(0.0);
-    for (var k = 0u; k < 4u; k = k + 1u) {
-      let j = nbr[4u * i + k];
-      if (j >= 0) { acc = acc + load3(src, u32(j)); }
-    }
-    H = H + prm.JH * acc;
-  }
+  if (prm.JH != 0.0) { H = H + prm.JH * neighbour_sum(src, i); }
   if (prm.useExt != 0u) { H = H + vec3<f32>(ext[3u * i], ext[3u * i + 1u], ext[3u * i + 2u]); }
   return H + prm.alpha * cross(s, H);
 }

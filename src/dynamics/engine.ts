@@ -277,6 +277,9 @@ export class LLEngine {
       e: p.easyAxis,
       Kh: p.Kh,
       h: p.hardAxis,
+      lx: this.lattice.Lx,
+      ly: this.lattice.Ly,
+      pbcY: this.lattice.periodicY ? 1 : 0,
     });
   }
 
@@ -294,7 +297,7 @@ export class LLEngine {
 
   private bindAll(): void {
     const { midpoint, heun1, heun2, sample } = this.k;
-    const common = { prm: this.uni.buffer, nbr: this.nbr, ext: this.ext, hist: this.hist, flag: this.flag };
+    const common = { prm: this.uni.buffer, ext: this.ext, hist: this.hist, flag: this.flag };
     const groups = { midpoint: [] as GPUBindGroup[], stage1: [] as GPUBindGroup[], stage2: [] as GPUBindGroup[], sample: [] as GPUBindGroup[] };
     for (const c of [0, 1]) {
       const io = { sIn: this.spins[c], ctrIn: this.ctrs[c] };
