@@ -7,6 +7,8 @@ import os from 'node:os';
 import { getGpu, describe } from '../src/gpu/index.js';
 import { measureRoofline } from '../src/bench/roofline.js';
 import { benchLL } from '../src/bench/ll.js';
+import { bench as benchNegf } from '../src/bench/negf.js';
+import { bench as benchMlp } from '../src/bench/mlp.js';
 import { renderTables, writeSection, type Table } from '../src/bench/report.js';
 
 const quick = !!process.env.NEQSPIN_BENCH_QUICK;
@@ -30,6 +32,8 @@ if (want('ll')) {
   const sizes: [number, number][] = quick ? [[100, 100]] : [[100, 100], [316, 316], [1000, 1000]];
   tables.push(await benchLL(ctx, roof, sizes, log));
 }
+if (want('negf')) tables.push(...(await benchNegf(ctx, roof, { quick, log })));
+if (want('mlp')) tables.push(...(await benchMlp(ctx, roof, { quick, log })));
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const heading = `${dev}`;
 const body =

@@ -3,8 +3,14 @@
  * of one frozen spin configuration. `--format npy` writes a folder instead: result.json (scalars,
  * meta) plus one .npy per array (density (N), spinDensity/field/torque/fieldPerp (N,3), bond arrays).
  * Nothing is written on bad input (exit 2) and outputs appear atomically.
+ * `--device gpu` runs the batched f32 GPU solver on a fixed grid (src/negf/gpuSolver.ts; no per-bond
+ * `bondCurrentsXY`), `cpu` the f64 adaptive solver; `auto` (default) is gpu when a WebGPU adapter
+ * exists and `--tol` (an adaptive-solver option) is not given, else cpu.
  */
 import type { Command } from 'commander';
+import { getGpu, GpuUnavailableError } from '../gpu/context.js';
+import { solveNegfGpu, type GpuNegfResult } from '../negf/gpuSolver.js';
+import { gpuOptions } from './common.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNegfCase, type NegfCase } from '../io/config.js';
@@ -27,6 +33,23 @@ export function runNegf(c: NegfCase, opts: { eta?: number; tol?: number } = {}):
   return { ...r, fieldPerp: fieldPerp(c, r.field) };
 }
 
+type Result = (NegfResult | GpuNegfResult) & { fieldPerp: number[][] };
+
+/** Solve on the device `--device` asks for (see the file comment). */
+async function solveOn(device: string, c: NegfCase, opts: { eta?: number; tol?: number }, cmd: Command): Promise<Result> {
+  if (device === 'gpu' && opts.tol !== undefined) throw new UserError('--tol: applies to the adaptive CPU solver only (use --device cpu)');
+  if (device === 'cpu' || (device === 'auto' && opts.tol !== undefined)) return runNegf(c, opts);
+  let ctx;
+  try {
+    ctx = await getGpu(gpuOptions(cmd));
+  } catch (e) {
+    if (device === 'auto' && e instanceof GpuUnavailableError) return runNegf(c, opts);
+    throw e;
+  }
+  const [r] = await solveNegfGpu(ctx, c, { eta: opts.eta, maxBatch: 1 });
+  return { ...r, fieldPerp: fieldPerp(c, r.field) };
+}
+
 const ARRAYS = ['density', 'spinDensity', 'field', 'torque', 'fieldPerp', 'bondCurrents', 'bondSpinCurrents', 'bondCurrentsXY'] as const;
 
 export function register(program: Command): void {
@@ -38,9 +61,11 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'json | npy', 'json')
     .option('--eta <x>', 'retarded regulator η (default 1e-8)')
     .option('--tol <x>', 'absolute tolerance of the bias-window integral (default 1e-7)')
+    .option('--device <d>', 'gpu | cpu | auto (gpu when a WebGPU adapter exists)', 'auto')
     .option('--force', 'replace an existing --format npy folder')
-    .action(async (o: { config: string; out: string; format: string; eta?: string; tol?: string; force?: boolean }) => {
+    .action(async (o: { config: string; out: string; format: string; device: string; eta?: string; tol?: string; force?: boolean }, cmd: Command) => {
       if (!['json', 'npy'].includes(o.format)) throw new UserError(`--format: must be json or npy, got ${o.format}`);
+      if (!['gpu', 'cpu', 'auto'].includes(o.device)) throw new UserError(`--device: must be gpu, cpu or auto, got ${o.device}`);
       if (!existsSync(o.config)) throw new UserError(`--config: ${o.config} does not exist`);
       const num = (name: string, v?: string) => {
         if (v === undefined) return undefined;
@@ -50,7 +75,7 @@ export function register(program: Command): void {
       };
       const eta = num('eta', o.eta), tol = num('tol', o.tol);
       const c = loadNegfCase(o.config);
-      const r = runNegf(c, { eta, tol });
+      const r = await solveOn(o.device, c, { eta, tol }, cmd);
       if (o.format === 'json') {
         writeFileAtomic(o.out, JSON.stringify(r) + '\n');
       } else {
@@ -61,7 +86,8 @@ export function register(program: Command): void {
             for (const [k, v] of Object.entries(r)) if (!(ARRAYS as readonly string[]).includes(k)) scalars[k] = v;
             writeFileAtomic(join(dir, 'result.json'), JSON.stringify(scalars, null, 2) + '\n');
             for (const k of ARRAYS) {
-              const a = r[k] as number[] | number[][];
+              if (!(k in r)) continue; // bondCurrentsXY: CPU solver only
+              const a = (r as Record<string, unknown>)[k] as number[] | number[][];
               const flat = Float64Array.from((a as (number | number[])[]).flat());
               writeNpy(join(dir, `${k}.npy`), flat, Array.isArray(a[0]) ? [a.length, (a[0] as number[]).length] : [a.length]);
             }

@@ -4,3 +4,4 @@ export * from './model.js';
 export * from './rgf.js';
 export * from './grid.js';
 export * from './solver.js';
+export * from './gpuSolver.js';

@@ -153,7 +153,8 @@ export interface NegfResult {
     boundStateWeightInWindow: number;
     boundStateInWindow: boolean;
     seconds: number;
-    device: 'cpu-f64';
+    /** 'cpu-f64' for the float64 solver, the adapter description for the GPU solver */
+    device: string;
   };
 }
 
