@@ -173,9 +173,9 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
     title: 'NEGF steady state: time per configuration at stated accuracy',
     note:
       `Case: J = 3.79, wide-band Γ = 2, T = 0.01, muL = −3.0, muR = −3.5, random spins, periodic y. Accuracy of the field against the ` +
-      `f64 adaptive solution of the same configuration (corr F⊥: Pearson over all components; max|ΔF|/max|F|). GPU: fixed grid (contour + 2 G7K15 ` +
-      `panels per bias-window sub-interval) plus the G7 check pass and the bound-state count pass; "estimate" is meta.errorEstimate ` +
-      `(quadrature K15−G7 + f32 budget). numpy: scripts/baselines/negf_numpy.py, ${py ?? 'not run'}; its error is the cut Lorentzian tails and η.`,
+      `f64 adaptive solution of the same configuration (corr F⊥: Pearson over all components; max|ΔF|/max|F|). GPU: contour + adaptive G7K15 bias window ` +
+      `(per-panel K15 and G7 passes, bisection to rtol 1e-5 of the output scales, src/negf/gpuAdaptive.ts) plus the contour check and ` +
+      `bound-state count passes; "estimate" is meta.errorEstimate (quadrature K15−G7 + f32 budget). numpy: scripts/baselines/negf_numpy.py, ${py ?? 'not run'}; its error is the cut Lorentzian tails and η.`,
     columns: ['lattice', 'solver', 'energy points', 's / config', 'corr F⊥', 'max|ΔF|/max|F|', 'estimate'],
     rows,
   };
