@@ -7,3 +7,5 @@ export * as negf from './negf/index.js';
 export * as model from './model/index.js';
 export * as dynamics from './dynamics/index.js';
 export * as io from './io/index.js';
+export * from './presets.js';
+export * as datasetGen from './negf/datasetGen.js';

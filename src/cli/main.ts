@@ -12,6 +12,7 @@ import { register as registerInfo } from './info.js';
 import { register as registerSimulate } from './simulate.js';
 import { register as registerNegf } from './negf.js';
 import { register as registerTrain } from './train.js';
+import { register as registerDataset } from './dataset.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .configureOutput({
       outputError: (str, write) => write(`neqspin: ${str.replace(/^error:\s*/, '')}`),
     });
-  for (const register of [registerInfo, registerSimulate, registerNegf, registerTrain]) register(program);
+  for (const register of [registerInfo, registerSimulate, registerNegf, registerTrain, registerDataset]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

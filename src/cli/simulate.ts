@@ -1,7 +1,13 @@
 /**
- * `neqspin simulate`: Landau-Lifshitz dynamics on the GPU (SPEC §3) from a config file or the
- * embedded default (a field-driven domain wall below Walker breakdown, with its analytic velocity
- * in the summary).
+ * `neqspin simulate`: Landau-Lifshitz dynamics on the GPU (SPEC §3) from a config file, a preset
+ * (`--preset NAME`, src/presets.ts) or the embedded default (a field-driven domain wall below Walker
+ * breakdown, with its analytic velocity in the summary).
+ *
+ * Forces: `force.kind = 'none'` (local terms only); `'negf'`: adiabatic electrons, the NEGF field
+ * of the current spins is recomputed before every step (src/dynamics/driven.ts, CPU float64 provider
+ * on a fixed energy grid, src/negf/provider.ts) and added to the local terms; samples are then
+ * taken on the host. `'ml'` is not implemented yet (error). `initial: {kind: 'file'}` also reads
+ * the authors' .dat snapshots (rows `x y Sx Sy Sz ...`, spins renormalised).
  *
  * Output folder (written as <out>.partial/, renamed to <out> when complete; `--resume` continues
  * a killed run from its last checkpoint):
@@ -15,17 +21,22 @@ import { getGpu, describe } from '../gpu/index.js';
 import { Lattice } from '../lattice/lattice.js';
 import { zeroCrossing } from '../lattice/observables.js';
 import { LLEngine, LLDivergenceError, walkerWall, uniaxialWall, wallWidth } from '../dynamics/index.js';
+import { NegfDrivenLL } from '../dynamics/driven.js';
+import { CpuNegfProvider } from '../negf/provider.js';
+import { getPreset } from '../presets.js';
 import { parseSimulateConfig, loadSimulateConfig, type SimulateConfig } from '../io/config.js';
 import { initialSpins } from '../io/spins.js';
+import { parseAuthorsDat } from '../io/authors-dat.js';
 import { JobDir } from '../io/job.js';
 import { formatCsv, parseCsv } from '../io/csv.js';
 import { writeOvf, spinField } from '../io/ovf.js';
 import { writeNpy, readNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { UserError, RunError } from '../io/errors.js';
+import { UserError, RunError, ConfigError } from '../io/errors.js';
 import { globalOptions, gpuOptions } from './common.js';
 import { createProgress } from './progress.js';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { extname } from 'node:path';
 
 /** The embedded default: a Néel wall in a 1024×16 strip driven by B ∥ z below Walker breakdown. */
 export const DEFAULT_SIMULATION = {
@@ -57,6 +68,10 @@ export function analyticWallVelocity(cfg: SimulateConfig): { v: number; model: s
   return { v: uniaxialWall(d.alpha, Bpar, wallWidth(f.JH, f.K)).v, model: 'precessing uniaxial wall, v = αΔB' };
 }
 
+function gcd(a: number, b: number): number {
+  return b ? gcd(b, a % b) : a;
+}
+
 function fitSlope(t: number[], x: number[]): number {
   const n = t.length;
   if (n < 2) return NaN;
@@ -78,9 +93,35 @@ export interface SimulationOptions {
   haltAfter?: number;
 }
 
+/** The initial state; besides initialSpins' files, an authors' .dat snapshot (SPEC §5 format). */
+function initialState(lat: Lattice, ini: SimulateConfig['initial']): Float64Array {
+  if (ini.kind !== 'file' || extname(ini.path).toLowerCase() !== '.dat') return initialSpins(lat, ini);
+  let text: string;
+  try {
+    text = readFileSync(ini.path, 'utf8');
+  } catch {
+    throw new ConfigError('initial.path', `cannot read ${ini.path}`);
+  }
+  const s = parseAuthorsDat(text, lat.Lx, lat.Ly, ini.path).spins;
+  for (let i = 0; i < s.length; i += 3) {
+    const n = Math.hypot(s[i], s[i + 1], s[i + 2]);
+    for (let a = 0; a < 3; a++) s[i + a] /= n;
+  }
+  return s;
+}
+
+/** The NEGF-driven stepper of a config with force.kind = 'negf' (undefined for 'none'). */
+function drivenStepper(cfg: SimulateConfig, eng: LLEngine): NegfDrivenLL | undefined {
+  const f = cfg.force;
+  if (f.kind !== 'negf') return undefined;
+  const provider = new CpuNegfProvider({ lattice: cfg.lattice, model: f.model, leads: f.leads, muL: f.muL, muR: f.muR, temperature: f.temperature });
+  return new NegfDrivenLL(eng, provider);
+}
+
 export async function runSimulation(cfg: SimulateConfig, out: string, opts: SimulationOptions = {}) {
   const lat = new Lattice(cfg.lattice);
-  const s0 = initialSpins(lat, cfg.initial);
+  if (cfg.force.kind === 'ml') throw new ConfigError('force.kind', "'ml' is not implemented in simulate yet");
+  const s0 = initialState(lat, cfg.initial);
   const job = new JobDir<Checkpoint>(out, { overwrite: opts.force, resume: opts.resume }, cfg);
   const ctx = await getGpu(opts.gpu);
   const d = cfg.dynamics, f = cfg.fields;
@@ -88,6 +129,7 @@ export async function runSimulation(cfg: SimulateConfig, out: string, opts: Simu
     alpha: d.alpha, dt: d.dt, integrator: d.integrator, temperature: d.temperature, noise: d.noise, seed: d.seed,
     B: f.B as [number, number, number], K: f.K, easyAxis: f.easyAxis as [number, number, number], Kh: f.Kh, hardAxis: f.hardAxis as [number, number, number], JH: f.JH,
   });
+  const driven = drivenStepper(cfg, eng);
   const wallKind = cfg.initial.kind === 'afm-fm' ? 'afm-fm' : 'ferro';
   const e = f.easyAxis;
   const comp = Math.abs(e[0]) > Math.abs(e[1]) && Math.abs(e[0]) > Math.abs(e[2]) ? 0 : Math.abs(e[1]) > Math.abs(e[2]) ? 1 : 2;
@@ -107,9 +149,10 @@ export async function runSimulation(cfg: SimulateConfig, out: string, opts: Simu
     writeOvf(job.path(`${name}.ovf`), spinField(lat.Lx, lat.Ly, s, { title: `neqspin ${name}` }), cfg.output.ovf);
     if (cfg.output.npy) writeNpy(job.path(`${name}.npy`), s, [lat.Ly, lat.Lx, 3]);
   };
-  // chunks end on sampling, snapshot and checkpoint boundaries (checkpoint at least every ~2000 steps)
+  // chunks end on sampling, snapshot and checkpoint boundaries (checkpoint at least every ~2000
+  // steps; NEGF-driven steps are slow: checkpoint at every sample)
   const every = d.sampleEvery;
-  const chunk = d.snapshotEvery > 0 ? d.snapshotEvery : Math.max(every, Math.round(2000 / every) * every);
+  const chunk = d.snapshotEvery > 0 ? (driven ? gcd(d.snapshotEvery, every) : d.snapshotEvery) : driven ? every : Math.max(every, Math.round(2000 / every) * every);
   const bar = createProgress({ total: d.steps, label: 'simulate', quiet: opts.quiet });
   bar.update(step);
   const t0 = performance.now();
@@ -117,7 +160,7 @@ export async function runSimulation(cfg: SimulateConfig, out: string, opts: Simu
   try {
     while (step < d.steps) {
       const n = Math.min(chunk - (step % chunk), d.steps - step);
-      const { samples } = await eng.run(n, { sampleEvery: every });
+      const { samples } = await (driven ?? eng).run(n, { sampleEvery: every });
       for (const smp of samples) {
         const prof = wallKind === 'afm-fm' ? smp.c : [smp.sx, smp.sy, smp.sz][comp];
         rows.push([smp.step, smp.step * d.dt, smp.m[0], smp.m[1], smp.m[2], smp.cMean, zeroCrossing(prof)]);
@@ -164,6 +207,9 @@ export async function runSimulation(cfg: SimulateConfig, out: string, opts: Simu
     energyEnd: await eng.energy(),
     wall: { kind: wallKind, initial: rows[0]?.[6] ?? null, final: rows[rows.length - 1]?.[6] ?? null, velocity: Number.isFinite(v) ? v : null },
     analytic: ref ? { velocity: ref.v, model: ref.model, relativeError: Number.isFinite(v) ? v / ref.v - 1 : null } : null,
+    negf: driven
+      ? { solves: driven.solves, secondsPerSolve: driven.solveSeconds / Math.max(1, driven.solves), energyPoints: driven.last?.meta.energyPoints ?? null, errorEstimate: driven.last?.meta.errorEstimate ?? null, device: driven.last?.meta.device ?? null }
+      : null,
   };
   writeFileAtomic(job.path('summary.json'), JSON.stringify(summary, null, 2) + '\n');
   rmSync(job.path('checkpoint.npy'), { force: true });
@@ -177,14 +223,15 @@ export function register(program: Command): void {
     .command('simulate')
     .description('Landau-Lifshitz spin dynamics on the GPU (embedded default: field-driven domain wall)')
     .option('--config <file>', 'simulate configuration (JSON); default: the embedded field-driven wall')
+    .option('--preset <name>', 'named configuration (zhang-chern-2022, zhang-chern-small)')
     .option('--out <dir>', 'output folder', 'out/simulate')
     .option('--steps <n>', 'override dynamics.steps')
     .option('--force', 'replace an existing output folder')
     .option('--resume', 'continue a killed run from <out>.partial/checkpoint.json')
-    .action(async (o: { config?: string; out: string; steps?: string; force?: boolean; resume?: boolean }, cmd: Command) => {
+    .action(async (o: { config?: string; preset?: string; out: string; steps?: string; force?: boolean; resume?: boolean }, cmd: Command) => {
+      if (o.config && o.preset) throw new UserError('--preset: cannot be combined with --config');
       if (o.config && !existsSync(o.config)) throw new UserError(`--config: ${o.config} does not exist`);
-      const raw = o.config ? undefined : structuredClone(DEFAULT_SIMULATION);
-      let cfg = o.config ? loadSimulateConfig(o.config) : parseSimulateConfig(raw);
+      let cfg = o.config ? loadSimulateConfig(o.config) : parseSimulateConfig(o.preset ? getPreset(o.preset).simulate : structuredClone(DEFAULT_SIMULATION));
       if (o.steps !== undefined) {
         const n = Number(o.steps);
         if (!Number.isInteger(n) || n < 0) throw new UserError(`--steps: must be a non-negative integer, got ${o.steps}`);

@@ -5,3 +5,4 @@ export * from './twin.js';
 export * from './engine.js';
 export * from './analytic.js';
 export * from './mlDriven.js';
+export * from './driven.js';

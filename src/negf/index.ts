@@ -5,3 +5,4 @@ export * from './rgf.js';
 export * from './grid.js';
 export * from './solver.js';
 export * from './gpuSolver.js';
+export * from './provider.js';
