@@ -50,7 +50,7 @@ import { spinTraces } from './rgf.js';
 /** Relative f32 rounding budget of n_i, m_i and the currents (10x the worst kernel error measured). */
 export const F32_BUDGET = 1e-5;
 
-export type NegfSetup = Omit<NegfCase, 'spins'>;
+import type { NegfSetup } from './model.js';
 
 export interface GpuNegfOptions extends GridOptions {
   /** configurations per GPU run (default 8) */

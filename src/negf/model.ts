@@ -17,6 +17,9 @@
 import { Lattice } from '../lattice/lattice.js';
 import { type CMatrix, czeros } from './complex.js';
 
+/** Everything of a NegfCase except the spins: the parameters shared by many configurations. */
+export type NegfSetup = Omit<NegfCase, 'spins'>;
+
 export type LeadSpec = { kind: 'wide-band'; gamma: number } | { kind: 'tight-binding'; tLead?: number };
 
 /** SPEC §6 case description (spins as unit triples, or packed xyz) */

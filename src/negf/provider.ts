@@ -69,8 +69,8 @@ export function isDeviceProvider(p: FieldProvider): p is DeviceFieldProvider {
   return typeof (p as Partial<DeviceFieldProvider>).fieldsOnDevice === 'function';
 }
 
-/** Everything of a NegfCase except the spins. */
-export type NegfSetup = Omit<NegfCase, 'spins'>;
+import type { NegfSetup } from './model.js';
+export type { NegfSetup };
 
 /** Packed unit spins in float64 (f32 input renormalised; zero or non-finite spins are errors). */
 export function unitSpins(s: ArrayLike<number>, N: number): Float64Array {
