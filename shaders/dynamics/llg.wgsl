@@ -2,7 +2,7 @@
 // Fused field H = B + 2K(S·e)e - 2Kh(S·h)h + J_H Σ_nn S_j + F_ext. Conventions, noise derivation and
 // the float64 twin: src/dynamics/{params,fields,twin}.ts. One invocation per site; f32 state.
 //
-// Entry points (one dispatch each, ping-pong buffers chosen by the host's bind groups):
+// Entry points (one 2D dispatch (Lx, Ly) each, ping-pong buffers chosen by the host's bind groups):
 //   midpoint    : sIn -> sOut, field history `hist` (h1_{n-1}) updated in place per site.
 //   stage1      : predictor sIn -> sOut (= predictor buffer), stores h1_n + η in `hist`.
 //   stage2      : corrector (sIn, sPred, hist) -> sOut.        METHOD: 0 heun, 1 depondt.
@@ -38,10 +38,10 @@ const NO_FLAG: u32 = 0xFFFFFFFFu;
 @group(0) @binding(9) var<storage, read_write> flag: array<atomic<u32>>;
 
 // Σ_nn S_j on the square lattice (src/lattice/lattice.ts), order +x, -x, +y, -y as the twin.
-// Neighbours come from the index (x = i mod Lx): no neighbour table to stream (16 B/site saved).
-fn neighbour_sum(src: ptr<storage, array<f32>, read>, i: u32) -> vec3<f32> {
-  let x = i % prm.lx;
-  let y = i / prm.lx;
+// Sites come from a 2D dispatch (x, y) = gid.xy, so neighbours need no table to stream (16 B/site)
+// and no integer division (which software adapters scalarise).
+fn neighbour_sum(src: ptr<storage, array<f32>, read>, x: u32, y: u32) -> vec3<f32> {
+  let i = x + prm.lx * y;
   var acc = vec3<f32>(0.0);
   if (x + 1u < prm.lx) { acc = acc + load3(src, i + 1u); }
   if (x > 0u) { acc = acc + load3(src, i - 1u); }
@@ -50,10 +50,11 @@ fn neighbour_sum(src: ptr<storage, array<f32>, read>, i: u32) -> vec3<f32> {
   return acc;
 }
 
-// Deterministic h1 = H + α S × H at site i of configuration `src` (s = src[i]).
-fn h1_at(src: ptr<storage, array<f32>, read>, i: u32, s: vec3<f32>) -> vec3<f32> {
+// Deterministic h1 = H + α S × H at site (x, y), i = x + Lx y, of configuration `src` (s = src[i]).
+fn h1_at(src: ptr<storage, array<f32>, read>, x: u32, y: u32, s: vec3<f32>) -> vec3<f32> {
+  let i = x + prm.lx * y;
   var H = prm.B + (2.0 * prm.K * dot(s, prm.e)) * prm.e - (2.0 * prm.Kh * dot(s, prm.h)) * prm.h;
-  if (prm.JH != 0.0) { H = H + prm.JH * neighbour_sum(src, i); }
+  if (prm.JH != 0.0) { H = H + prm.JH * neighbour_sum(src, x, y); }
   if (prm.useExt != 0u) { H = H + vec3<f32>(ext[3u * i], ext[3u * i + 1u], ext[3u * i + 2u]); }
   return H + prm.alpha * cross(s, H);
 }
@@ -93,13 +94,13 @@ fn finish(i: u32, step: u32, v: vec3<f32>) {
   if (i == 0u) { ctrOut[0] = step + 1u; ctrOut[1] = 1u; }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(64, 1)
 fn midpoint(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= prm.n || halted()) { return; }
+  if (gid.x >= prm.lx || gid.y >= prm.ly || halted()) { return; }
+  let i = gid.x + prm.lx * gid.y;
   let step = ctrIn[0];
   let s = load3(&sIn, i);
-  let hn = h1_at(&sIn, i, s);
+  let hn = h1_at(&sIn, gid.x, gid.y, s);
   var hp = hn;
   if (ctrIn[1] != 0u) { hp = vec3<f32>(hist[3u * i], hist[3u * i + 1u], hist[3u * i + 2u]); }
   hist[3u * i] = hn.x; hist[3u * i + 1u] = hn.y; hist[3u * i + 2u] = hn.z;
@@ -107,27 +108,27 @@ fn midpoint(@builtin(global_invocation_id) gid: vec3<u32>) {
   finish(i, step, cayley(s, hm));
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(64, 1)
 fn stage1(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= prm.n || halted()) { return; }
+  if (gid.x >= prm.lx || gid.y >= prm.ly || halted()) { return; }
+  let i = gid.x + prm.lx * gid.y;
   let s = load3(&sIn, i);
-  let w = h1_at(&sIn, i, s) + noise(i, ctrIn[0]);
+  let w = h1_at(&sIn, gid.x, gid.y, s) + noise(i, ctrIn[0]);
   hist[3u * i] = w.x; hist[3u * i + 1u] = w.y; hist[3u * i + 2u] = w.z;
   var p: vec3<f32>;
   if (METHOD == 0u) { p = normalize(s - prm.dt * cross(s, w)); } else { p = normalize(rotate_by(s, w)); }
   store3(i, p);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(64, 1)
 fn stage2(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= prm.n || halted()) { return; }
+  if (gid.x >= prm.lx || gid.y >= prm.ly || halted()) { return; }
+  let i = gid.x + prm.lx * gid.y;
   let step = ctrIn[0];
   let s = load3(&sIn, i);
   let p = load3(&sPred, i);
   let w0 = vec3<f32>(hist[3u * i], hist[3u * i + 1u], hist[3u * i + 2u]);
-  let w1 = h1_at(&sPred, i, p) + noise(i, step);
+  let w1 = h1_at(&sPred, gid.x, gid.y, p) + noise(i, step);
   var out: vec3<f32>;
   if (METHOD == 0u) {
     out = s - (0.5 * prm.dt) * (cross(s, w0) + cross(p, w1));

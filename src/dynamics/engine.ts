@@ -229,7 +229,7 @@ export class LLEngine {
       const end = Math.min(nSteps, done + CHUNK);
       for (; done < end; done++) {
         this.hook?.(pass, this.spins[this.cur]);
-        for (const [k, groups] of stages) k.dispatch(pass, groups[this.cur], N);
+        for (const [k, groups] of stages) k.dispatch(pass, groups[this.cur], this.lattice.Lx, this.lattice.Ly);
         this.cur ^= 1;
         if (every && (done + 1) % every === 0) this.k.sample.dispatch(pass, g.sample[this.cur], 64);
       }
