@@ -14,7 +14,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { getGpu, type GpuContext } from '../src/gpu/index.js';
 import { solveNegf, randomSpins, type NegfCase } from '../src/negf/index.js';
 import { solveNegfGpu } from '../src/negf/gpuSolver.js';
-import { chooseSplits } from '../src/negf/gpuAdaptive.js';
+import { chooseSplits, panelPasses } from '../src/negf/gpuAdaptive.js';
+import { buildSystem } from '../src/negf/model.js';
 import { fieldAccuracy } from '../src/bench/negf.js';
 
 let ctx: GpuContext;
@@ -31,6 +32,20 @@ describe('chooseSplits', () => {
     expect(chooseSplits([4e-5, 1e-3, 3e-6, 5e-4], [0, 0, 0, 0], 1e-5, 2)).toEqual([1, 3]);
     // a panel at its f32 floor is never split
     expect(chooseSplits([4e-5, 1e-3], [0, 2e-3], 1e-5, 10)).toEqual([0]);
+  });
+});
+
+describe('panelPasses', () => {
+  it('a bisected panel deep in the Fermi tails (all weights round to 0) is an exact zero, not an error', () => {
+    const spins = Float64Array.from({ length: 3 * 8 }, (_, k) => (k % 3 === 2 ? 1 : 0));
+    const sys = buildSystem({
+      lattice: { Lx: 4, Ly: 2, periodicY: true }, model: { t: 1, J: 3.79 }, leads: { kind: 'wide-band', gamma: 2 },
+      muL: -3.0, muR: -3.5, temperature: 0.01, spins,
+    });
+    // (E - muR)/T = -40: f_R and f̄ both round to 1, f_L to 1 as well
+    expect(panelPasses(sys, { a: -3.9, b: -3.875, inWindow: false }, 1e-8)).toBeNull();
+    // inside the window the weights are not zero
+    expect(panelPasses(sys, { a: -3.3, b: -3.2, inWindow: true }, 1e-8)).not.toBeNull();
   });
 });
 

@@ -295,11 +295,25 @@ export class GpuNegfSolver {
     const out: PanelResult[] = [];
     for (let c0 = 0; c0 < specs.length; c0 += this.panelsPerChunk) {
       const chunk = specs.slice(c0, c0 + this.panelsPerChunk);
-      const passes = chunk.flatMap((p) => panelPasses(this.sys, p, this.grid.eta));
+      const pairs = chunk.map((p) => panelPasses(this.sys, p, this.grid.eta));
+      const passes = pairs.flatMap((pp) => pp ?? []);
       this.lastPanelEnergies.push(...passes.map((p) => p.e));
-      const sums = await this.runPasses(spins32, packed.length, passes);
-      chunk.forEach((spec, q) => {
+      const sums = passes.length ? await this.runPasses(spins32, packed.length, passes) : undefined;
+      let q = -1;
+      chunk.forEach((spec, j) => {
         const res: PanelResult = { spec, sums: [], count: [], err: [], e: 0, floor: 0 };
+        if (!pairs[j] || !sums) {
+          // all weights vanish: an exact zero contribution with zero error
+          const zero = { G: new Float64Array(8 * this.N), A: new Float64Array(8 * this.N), J: new Float64Array(4 * (this.sys.Lx - 1)) };
+          packed.forEach((spins) => {
+            res.sums.push(zero);
+            res.count.push(0);
+            res.err.push(this.windowOutputs(spins, zero).fill(0));
+          });
+          out.push(res);
+          return;
+        }
+        q++;
         packed.forEach((spins, b) => {
           const k15 = sums(2 * q, b);
           const err = this.windowOutputs(spins, combine(k15, sums(2 * q + 1, b), -1));
