@@ -39,27 +39,12 @@ fn descriptor(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (f.x == FEAT_SITE) {
     g = siteValues[i * p.C + u32(f.y)];
   } else {
-    let a = nbr[i * p.S + u32(f.y)];
-    let b = nbr[i * p.S + u32(f.z)];
-    if (f.x == FEAT_DOT) {
-      if (a >= 0 && b >= 0) {
-        let sa = load3(&spins, base + u32(a));
-        let sb = load3(&spins, base + u32(b));
-        g = dot(sa, sb);
-        j0 = sb;
-        j1 = sa;
-      }
-    } else {
-      let c = nbr[i * p.S + u32(f.w)];
-      if (a >= 0 && b >= 0 && c >= 0) {
-        let sa = load3(&spins, base + u32(a));
-        let sb = load3(&spins, base + u32(b));
-        let sc = load3(&spins, base + u32(c));
-        j0 = cross(sb, sc);
-        j1 = cross(sc, sa);
-        j2 = cross(sa, sb);
-        g = dot(sa, j0);
-      }
+    let fs = featSpins(&spins, &nbr, p.S, i, base, f);
+    if (fs.ok) {
+      g = featValue(f.x, fs);
+      j0 = featGrad(f.x, fs, 0u);
+      j1 = featGrad(f.x, fs, 1u);
+      j2 = featGrad(f.x, fs, 2u);
     }
   }
   let nm = norm[d];

@@ -58,16 +58,8 @@ fn features(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (f.x == FEAT_SITE) {
     v = siteValues[i * p.C + u32(f.y)];
   } else {
-    let a = nbr[i * p.S + u32(f.y)];
-    let b = nbr[i * p.S + u32(f.z)];
-    if (f.x == FEAT_DOT) {
-      if (a >= 0 && b >= 0) { v = dot(load3(&spins, u32(a)), load3(&spins, u32(b))); }
-    } else {
-      let c = nbr[i * p.S + u32(f.w)];
-      if (a >= 0 && b >= 0 && c >= 0) {
-        v = dot(load3(&spins, u32(a)), cross(load3(&spins, u32(b)), load3(&spins, u32(c))));
-      }
-    }
+    let fs = featSpins(&spins, &nbr, p.S, i, 0u, f);
+    if (fs.ok) { v = featValue(f.x, fs); }
   }
   let nm = norm[d];
   G[t] = (v - nm.x) * nm.y;
@@ -75,18 +67,9 @@ fn features(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // ∂G_id/∂S_{role r} (un-normalised) of spin feature f at centre i; zero if a site is absent.
 fn jacobian(i: u32, f: vec4<i32>, r: u32) -> vec3<f32> {
-  let a = nbr[i * p.S + u32(f.y)];
-  let b = nbr[i * p.S + u32(f.z)];
-  if (a < 0 || b < 0) { return vec3<f32>(0.0); }
-  let sa = load3(&spins, u32(a));
-  let sb = load3(&spins, u32(b));
-  if (f.x == FEAT_DOT) { return select(sa, sb, r == 0u); }
-  let c = nbr[i * p.S + u32(f.w)];
-  if (c < 0) { return vec3<f32>(0.0); }
-  let sc = load3(&spins, u32(c));
-  if (r == 0u) { return cross(sb, sc); }
-  if (r == 1u) { return cross(sc, sa); }
-  return cross(sa, sb);
+  let fs = featSpins(&spins, &nbr, p.S, i, 0u, f);
+  if (!fs.ok) { return vec3<f32>(0.0); }
+  return featGrad(f.x, fs, r);
 }
 
 @compute @workgroup_size(64)
