@@ -153,6 +153,21 @@ describe('simulate with force negf', () => {
     expect(csv.rows.every((r) => Number.isFinite(r[6]))).toBe(true);
   });
 
+  it('force.device = gpu follows the CPU-provider trajectory (f32 NEGF field, 10 steps)', async () => {
+    const base = {
+      lattice: { Lx: 8, Ly: 2, periodicY: false },
+      initial: { kind: 'afm-fm', seedWidth: 2, tilt: 0.1 },
+      dynamics: { alpha: 0.55, dt: 0.5, steps: 10, sampleEvery: 5 },
+    };
+    const force = { kind: 'negf', model: { J: 3.79 }, leads: { kind: 'wide-band', gamma: 2 }, muL: -3.0, muR: -3.5, temperature: 0.01 };
+    const c = (await runSimulation(parseSimulateConfig({ ...base, force }), join(root, 'cpu'), { quiet: true }))!;
+    const g = (await runSimulation(parseSimulateConfig({ ...base, force: { ...force, device: 'gpu' } }), join(root, 'gpu'), { quiet: true }))!;
+    expect(c.negf?.device).toBe('cpu-f64');
+    expect(g.negf?.device).not.toBe('cpu-f64');
+    // f32 fields (~1e-7 relative) over 10 damped steps of dt = 0.5: a few 1e-6 expected
+    expect(maxDiff(readNpy(join(root, 'gpu', 'final.npy')).data, readNpy(join(root, 'cpu', 'final.npy')).data)).toBeLessThan(1e-4);
+  });
+
   it("reads an authors' .dat snapshot as the initial state", async () => {
     const lat = new Lattice({ Lx: 4, Ly: 2, periodicY: false });
     const s = tilted(neel(lat), 0.3, 1);

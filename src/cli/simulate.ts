@@ -23,6 +23,7 @@ import { zeroCrossing } from '../lattice/observables.js';
 import { LLEngine, LLDivergenceError, walkerWall, uniaxialWall, wallWidth } from '../dynamics/index.js';
 import { NegfDrivenLL } from '../dynamics/driven.js';
 import { CpuNegfProvider } from '../negf/provider.js';
+import { GpuNegfProvider } from '../negf/gpuProvider.js';
 import { getPreset } from '../presets.js';
 import { parseSimulateConfig, loadSimulateConfig, type SimulateConfig } from '../io/config.js';
 import { initialSpins } from '../io/spins.js';
@@ -110,11 +111,16 @@ function initialState(lat: Lattice, ini: SimulateConfig['initial']): Float64Arra
   return s;
 }
 
-/** The NEGF-driven stepper of a config with force.kind = 'negf' (undefined for 'none'). */
-function drivenStepper(cfg: SimulateConfig, eng: LLEngine): NegfDrivenLL | undefined {
+/**
+ * The NEGF-driven stepper of a config with force.kind = 'negf' (undefined for 'none'): the float64
+ * CPU provider, or with force.device = 'gpu' the f32 GPU solver (faster on hardware GPUs; on a
+ * software adapter the CPU provider is usually faster, see BENCHMARKS.md).
+ */
+async function drivenStepper(cfg: SimulateConfig, eng: LLEngine): Promise<NegfDrivenLL | undefined> {
   const f = cfg.force;
   if (f.kind !== 'negf') return undefined;
-  const provider = new CpuNegfProvider({ lattice: cfg.lattice, model: f.model, leads: f.leads, muL: f.muL, muR: f.muR, temperature: f.temperature });
+  const setup = { lattice: cfg.lattice, model: f.model, leads: f.leads, muL: f.muL, muR: f.muR, temperature: f.temperature };
+  const provider = f.device === 'gpu' ? await GpuNegfProvider.create(eng.ctx, setup) : new CpuNegfProvider(setup);
   return new NegfDrivenLL(eng, provider);
 }
 
@@ -129,7 +135,7 @@ export async function runSimulation(cfg: SimulateConfig, out: string, opts: Simu
     alpha: d.alpha, dt: d.dt, integrator: d.integrator, temperature: d.temperature, noise: d.noise, seed: d.seed,
     B: f.B as [number, number, number], K: f.K, easyAxis: f.easyAxis as [number, number, number], Kh: f.Kh, hardAxis: f.hardAxis as [number, number, number], JH: f.JH,
   });
-  const driven = drivenStepper(cfg, eng);
+  const driven = await drivenStepper(cfg, eng);
   const wallKind = cfg.initial.kind === 'afm-fm' ? 'afm-fm' : 'ferro';
   const e = f.easyAxis;
   const comp = Math.abs(e[0]) > Math.abs(e[1]) && Math.abs(e[0]) > Math.abs(e[2]) ? 0 : Math.abs(e[1]) > Math.abs(e[2]) ? 1 : 2;

@@ -13,7 +13,7 @@
  *   lattice.periodicY = true; model.t = 1; tight-binding leads: tLead = model.t;
  *   simulate: dynamics.integrator = "midpoint", temperature = 0, noise = "fdt", seed = 0,
  *   sampleEvery = 10, snapshotEvery = 0 (final state only); fields: B = [0,0,0], K = 0,
- *   easyAxis = [0,0,1], Kh = 0, hardAxis = [1,0,0], JH = 0; force = {kind: "none"};
+ *   easyAxis = [0,0,1], Kh = 0, hardAxis = [1,0,0], JH = 0; force = {kind: "none"} (negf: device = "cpu");
  *   output: ovf = "binary4", npy = true; textures: see src/lattice/textures.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -105,7 +105,7 @@ const textureSchema = z.discriminatedUnion('kind', [
 
 const forceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
-  z.strictObject({ kind: z.literal('negf'), model: modelSchema, leads: leadsSchema, ...reservoirs }),
+  z.strictObject({ kind: z.literal('negf'), model: modelSchema, leads: leadsSchema, ...reservoirs, device: z.enum(['cpu', 'gpu']).default('cpu') }),
   z.strictObject({ kind: z.literal('ml'), model: z.string().min(1), ...reservoirs }),
 ]);
 
@@ -143,7 +143,7 @@ type RawSimulate = z.infer<typeof simulateSchema>;
 export type InitialConfig = TextureSpec | { kind: 'file'; path: string };
 export type ForceConfig =
   | { kind: 'none' }
-  | ({ kind: 'negf'; model: ModelConfig; leads: LeadsConfig } & Reservoirs)
+  | ({ kind: 'negf'; model: ModelConfig; leads: LeadsConfig; /** NEGF solver: float64 CPU (default) or f32 GPU kernels */ device: 'cpu' | 'gpu' } & Reservoirs)
   | ({ kind: 'ml'; model: string } & Reservoirs);
 export interface Reservoirs {
   muL: number;

@@ -85,7 +85,7 @@ export function unitSpins(s: ArrayLike<number>, N: number): Float64Array {
 }
 
 /** FieldResult from a solver result and the (unit) spins it was computed for. */
-export function fieldResult(res: NegfResult, spins: Float64Array): FieldResult {
+export function fieldResult(res: Pick<NegfResult, 'field' | 'density' | 'meta'>, spins: Float64Array): FieldResult {
   const N = res.density.length;
   const F = new Float64Array(3 * N), Fperp = new Float64Array(3 * N);
   for (let i = 0; i < N; i++) {
