@@ -6,3 +6,4 @@ export * from './grid.js';
 export * from './solver.js';
 export * from './gpuSolver.js';
 export * from './provider.js';
+export * from './gpuProvider.js';
