@@ -1,16 +1,32 @@
 #!/usr/bin/env node
-// neqspin CLI shim: runs the bundled dist/cli.js (npm run build); in a source checkout without a
-// build it bundles src/cli/main.ts on the fly with esbuild into .neqspin-cache/ (dev only).
-import { existsSync } from 'node:fs';
+// neqspin CLI shim: runs the bundled dist/cli.js (npm run build). In a source checkout where dist/
+// is missing or older than src/ (edited since the last build), it bundles src/cli/main.ts on the fly
+// with esbuild into .neqspin-cache/ instead, so the CLI never runs stale code (dev only).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const dist = new URL('../dist/cli.js', import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist', 'cli.js');
+
+function newestMtime(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
 let entry = dist;
-if (!existsSync(dist)) {
+const src = join(root, 'src');
+const stale = !existsSync(dist) || (existsSync(src) && newestMtime(src) > statSync(dist).mtimeMs);
+if (stale && existsSync(join(root, 'node_modules', 'esbuild'))) {
   const { build } = await import('esbuild');
-  entry = new URL('../.neqspin-cache/cli-dev.mjs', import.meta.url);
+  entry = join(root, '.neqspin-cache', 'cli-dev.mjs');
   await build({
-    entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
-    outfile: entry.pathname,
+    entryPoints: [join(src, 'cli', 'main.ts')],
+    outfile: entry,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -19,5 +35,5 @@ if (!existsSync(dist)) {
     logLevel: 'error',
   });
 }
-const { main } = await import(entry.href);
+const { main } = await import(new URL(`file://${entry}`).href);
 process.exitCode = await main(process.argv.slice(2));
