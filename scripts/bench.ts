@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark side by side with its baseline in the same run; results are
- * written into BENCHMARKS.md under a section for this device (replacing an older one).
- * Options (env): NEQSPIN_BENCH_QUICK=1 for small sizes; NEQSPIN_BENCH_ONLY=ll,negf,mlp.
+ * written into BENCHMARKS.md under a section for this device (replacing an older one) by a full run.
+ * Options (env): NEQSPIN_BENCH_QUICK=1 for small sizes; NEQSPIN_BENCH_ONLY=ll,negf,mlp (these print
+ * the tables but leave BENCHMARKS.md unchanged).
  */
 import os from 'node:os';
 import { getGpu, describe } from '../src/gpu/index.js';
@@ -41,5 +42,7 @@ const body =
   `Node ${process.version}${quick ? '; QUICK sizes' : ''}.\n\n` +
   renderTables(tables);
 const key = `${ctx.info.vendor}-${ctx.info.device}`.replace(/[^A-Za-z0-9]+/g, '-');
-writeSection('BENCHMARKS.md', key, heading, body);
+// only a full run replaces this device's section (a quick or partial run would drop tables)
+if (!quick && !only) writeSection('BENCHMARKS.md', key, heading, body);
+else log('quick/partial run: BENCHMARKS.md left unchanged');
 console.log(body);
