@@ -13,6 +13,7 @@ import { register as registerSimulate } from './simulate.js';
 import { register as registerNegf } from './negf.js';
 import { register as registerTrain } from './train.js';
 import { register as registerDataset } from './dataset.js';
+import { register as registerDemo } from './demo.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .configureOutput({
       outputError: (str, write) => write(`neqspin: ${str.replace(/^error:\s*/, '')}`),
     });
-  for (const register of [registerInfo, registerSimulate, registerNegf, registerTrain, registerDataset]) register(program);
+  for (const register of [registerInfo, registerSimulate, registerNegf, registerTrain, registerDataset, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

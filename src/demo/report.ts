@@ -1,0 +1,178 @@
+/**
+ * Stage 4 of `neqspin demo`: agreement metrics (metrics.json), SVG figures and report.md.
+ *
+ * Metrics (t in units of ħ/t, x in lattice columns):
+ *   - held-out F⊥ error of each μ's model: RMSE (units t) and R², from the training stage's
+ *     evaluation on the test split (the held-out NEGF-LL trajectory's snapshots);
+ *   - wall velocity v = least-squares slope of x_DW(t) over the samples where the wall exists and
+ *     lies at least `EDGE` columns away from both electrodes (a front that has reached an electrode
+ *     no longer moves); negative v: the FM phase grows towards the left electrode;
+ *     ML/NEGF ratio v_ML / v_NEGF per μ;
+ *   - wall-position error |x_ML(t) - x_NEGF(t)| at every sample (max and RMS);
+ *   - time per LL step of NEGF-LL (CPU float64 solve + step) and ML-LL (GPU), and the speed-up.
+ * Everything except `timing` is a deterministic function of the configuration and seed.
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { DemoConfig } from './config.js';
+import type { Trace } from './run.js';
+import { PALETTE, latticeMapsSvg, linePlotSvg, type Series } from './svg.js';
+
+/** columns kept between the wall and an electrode for the velocity fit */
+export const EDGE = 2;
+
+export interface RunResult {
+  mu: number;
+  negf: Trace;
+  ml: Trace;
+  /** evaluation.json of the μ's model */
+  evaluation: { set: string; regions: Record<string, { rmseTotal: number; r2: number; samples: number }> };
+  /** parity.svg of the μ's model, relative to the output folder */
+  parity: string;
+}
+
+export interface DemoMetrics {
+  config: DemoConfig;
+  perMu: {
+    mu: number;
+    heldOutFperp: { set: string; rmse: number; r2: number; samples: number };
+    velocity: { negf: number; ml: number; ratio: number; fitSamples: { negf: number; ml: number } };
+    wallPosition: { steps: number[]; negf: number[]; ml: number[]; error: number[]; maxError: number; rmsError: number };
+  }[];
+  summary: { maxRatioDeviation: number; maxWallError: number; meanFperpRmse: number };
+  timing: { negfSecondsPerStep: number; mlSecondsPerStep: number; speedup: number; demoSeconds: number; resumed: boolean };
+}
+
+/** Least-squares slope of x(t), t = step·dt, over samples with EDGE ≤ x ≤ Lx-1-EDGE; NaN below 3 samples. */
+export function wallVelocity(tr: Pick<Trace, 'steps' | 'x'>, Lx: number, dt: number): { v: number; samples: number } {
+  const pts: [number, number][] = [];
+  tr.steps.forEach((s, k) => {
+    const x = tr.x[k];
+    if (Number.isFinite(x) && x >= EDGE && x <= Lx - 1 - EDGE) pts.push([s * dt, x]);
+  });
+  const n = pts.length;
+  if (n < 3) return { v: NaN, samples: n };
+  const mt = pts.reduce((a, p) => a + p[0], 0) / n, mx = pts.reduce((a, p) => a + p[1], 0) / n;
+  let sxy = 0, sxx = 0;
+  for (const [t, x] of pts) (sxy += (t - mt) * (x - mx)), (sxx += (t - mt) ** 2);
+  return { v: sxx > 0 ? sxy / sxx : NaN, samples: n };
+}
+
+function metricsOf(c: DemoConfig, runs: RunResult[], timing: { seconds: number; resumed: boolean }): DemoMetrics {
+  const perMu = runs.map((r) => {
+    const vn = wallVelocity(r.negf, c.lattice.Lx, c.dynamics.dt), vm = wallVelocity(r.ml, c.lattice.Lx, c.dynamics.dt);
+    const mlAt = new Map(r.ml.steps.map((s, k) => [s, r.ml.x[k]]));
+    const steps = r.negf.steps.filter((s) => mlAt.has(s));
+    const negf = steps.map((s) => r.negf.x[r.negf.steps.indexOf(s)]), ml = steps.map((s) => mlAt.get(s)!);
+    const error = steps.map((_, k) => Math.abs(ml[k] - negf[k]));
+    const finite = error.filter(Number.isFinite);
+    const all = r.evaluation.regions.all;
+    return {
+      mu: r.mu,
+      heldOutFperp: { set: r.evaluation.set, rmse: all.rmseTotal, r2: all.r2, samples: all.samples },
+      velocity: { negf: vn.v, ml: vm.v, ratio: vm.v / vn.v, fitSamples: { negf: vn.samples, ml: vm.samples } },
+      wallPosition: {
+        steps, negf, ml, error,
+        maxError: finite.length ? Math.max(...finite) : NaN,
+        rmsError: finite.length ? Math.sqrt(finite.reduce((a, e) => a + e * e, 0) / finite.length) : NaN,
+      },
+    };
+  });
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const negfStep = mean(runs.map((r) => r.negf.secondsPerStep)), mlStep = mean(runs.map((r) => r.ml.secondsPerStep));
+  return {
+    config: c,
+    perMu,
+    summary: {
+      maxRatioDeviation: Math.max(...perMu.map((p) => Math.abs(p.velocity.ratio - 1))),
+      maxWallError: Math.max(...perMu.map((p) => p.wallPosition.maxError)),
+      meanFperpRmse: mean(perMu.map((p) => p.heldOutFperp.rmse)),
+    },
+    timing: { negfSecondsPerStep: negfStep, mlSecondsPerStep: mlStep, speedup: negfStep / mlStep, demoSeconds: timing.seconds, resumed: timing.resumed },
+  };
+}
+
+const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toPrecision(d) : 'n/a');
+
+/** Write metrics.json, figures/*.svg and report.md into `dir`; returns the metrics. */
+export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], timing: { seconds: number; resumed: boolean }): DemoMetrics {
+  const m = metricsOf(c, runs, timing);
+  const figs = join(dir, 'figures');
+  mkdirSync(figs, { recursive: true });
+  const dt = c.dynamics.dt, Lx = c.lattice.Lx;
+  const t = (steps: number[]) => steps.map((s) => s * dt);
+
+  const wallSeries: Series[] = runs.flatMap((r, k) => [
+    { name: `NEGF μ=${r.mu}`, x: t(r.negf.steps), y: r.negf.x, colour: PALETTE[k % PALETTE.length] },
+    { name: `ML μ=${r.mu}`, x: t(r.ml.steps), y: r.ml.x, colour: PALETTE[k % PALETTE.length], dashed: true },
+  ]);
+  writeFileAtomic(join(figs, 'wall-position.svg'), linePlotSvg(wallSeries, { title: 'AFM|FM wall position: NEGF-LL (solid) vs ML-LL (dashed)', xlabel: 'time (ħ/t)', ylabel: 'x_DW (columns)', yRange: [0, Lx - 1] }));
+  const mus = m.perMu.map((p) => p.mu);
+  writeFileAtomic(
+    join(figs, 'wall-velocity.svg'),
+    linePlotSvg(
+      [
+        { name: 'NEGF-LL', x: mus, y: m.perMu.map((p) => p.velocity.negf), colour: PALETTE[0], markers: true },
+        { name: 'ML-LL', x: mus, y: m.perMu.map((p) => p.velocity.ml), colour: PALETTE[1], markers: true, dashed: true },
+      ],
+      { title: 'Wall velocity vs electrode potential', xlabel: 'μ (t)', ylabel: 'v (columns per ħ/t)' },
+    ),
+  );
+  writeFileAtomic(
+    join(figs, 'wall-error.svg'),
+    linePlotSvg(
+      m.perMu.map((p, k) => ({ name: `μ=${p.mu}`, x: t(p.wallPosition.steps), y: p.wallPosition.error, colour: PALETTE[k % PALETTE.length] })),
+      { title: 'Wall-position error |x_ML - x_NEGF|', xlabel: 'time (ħ/t)', ylabel: 'columns' },
+    ),
+  );
+  runs.forEach((r, k) => {
+    copyFileSync(join(dir, r.parity), join(figs, `parity-mu${k}.svg`));
+    const row = (label: string, tr: Trace) => ({ label, panels: tr.textures.map((x) => ({ label: `t = ${x.step * dt}`, values: x.c })) });
+    writeFileAtomic(
+      join(figs, `textures-mu${k}.svg`),
+      latticeMapsSvg([row('NEGF-LL', r.negf), row('ML-LL', r.ml)], Lx, c.lattice.Ly, { title: `c_i = mean_j S_i·S_j at μ = ${r.mu} (blue AFM, red FM)`, scaleLabel: 'c_i' }),
+    );
+  });
+  writeFileAtomic(join(dir, 'metrics.json'), JSON.stringify(m, null, 2) + '\n');
+
+  const rows = m.perMu.map(
+    (p) =>
+      `| ${p.mu} | ${fmt(p.heldOutFperp.rmse)} | ${fmt(p.heldOutFperp.r2, 4)} | ${fmt(p.velocity.negf)} | ${fmt(p.velocity.ml)} | ${fmt(p.velocity.ratio)} | ${fmt(p.wallPosition.maxError)} | ${fmt(p.wallPosition.rmsError)} |`,
+  );
+  const md = [
+    `# neqspin demo: voltage-driven AFM|FM front, NEGF-LL vs ML-LL (${c.name})`,
+    '',
+    `Lattice ${c.lattice.Lx}×${c.lattice.Ly} (periodic y), J = ${c.model.J}, wide-band leads, electron T = ${c.temperature}, ` +
+      `midpoint LL α = ${c.dynamics.alpha}, dt = ${dt}, kT = ${c.dynamics.temperature} (${c.dynamics.noise} noise); physics of preset \`${c.preset}\`. ` +
+      `Initial state: Néel AFM along z with the right ${c.front.seedWidth} columns ferromagnetic at ${fmt((c.front.angle * 180) / Math.PI)}° from z, tilt ${c.front.tilt}. ` +
+      `Per μ: ${c.dataset.trajectories} NEGF-LL training trajectories of ${c.dataset.steps} steps (snapshot every ${c.dataset.every}), ` +
+      `one model ${'(hidden ' + c.train.hidden.join(',') + ', ' + c.train.epochs + ' epochs)'}, and a held-out comparison of ${c.compare.steps} steps (seed ${c.seed}).`,
+    '',
+    '## Agreement',
+    '',
+    '| μ | F⊥ RMSE (t) | F⊥ R² | v NEGF | v ML | v ML/NEGF | max \\|Δx\\| | rms \\|Δx\\| |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Velocities in columns per ħ/t (negative: the FM phase grows towards the left electrode), fitted where the wall is ≥ ${EDGE} columns from both electrodes. ` +
+      `F⊥ errors on the held-out trajectory (test split). Largest |v_ML/v_NEGF − 1|: ${fmt(m.summary.maxRatioDeviation)}.`,
+    '',
+    '## Cost',
+    '',
+    `Time per LL step: NEGF-LL ${fmt(m.timing.negfSecondsPerStep * 1e3)} ms (float64 CPU solve), ML-LL ${fmt(m.timing.mlSecondsPerStep * 1e3)} ms (GPU): speed-up ${fmt(m.timing.speedup)}×. ` +
+      `This run took ${fmt(m.timing.demoSeconds)} s${m.timing.resumed ? ' (resumed: the part after the restart)' : ''}.`,
+    '',
+    '## Figures',
+    '',
+    '![wall position](figures/wall-position.svg)',
+    '',
+    '![wall velocity](figures/wall-velocity.svg)',
+    '',
+    '![wall-position error](figures/wall-error.svg)',
+    '',
+    ...runs.flatMap((r, k) => [`### μ = ${r.mu}`, '', `![textures](figures/textures-mu${k}.svg)`, '', `![parity](figures/parity-mu${k}.svg)`, '']),
+  ];
+  writeFileAtomic(join(dir, 'report.md'), md.join('\n'));
+  return m;
+}

@@ -1,0 +1,249 @@
+/**
+ * `neqspin demo` pipeline (issue 5): Zhang & Chern's voltage-driven AFM|FM front, NEGF-LL versus
+ * ML-LL, end to end, as four resumable stages in one output folder.
+ *
+ *   1 negf    for every μ: `dataset.trajectories` NEGF-LL training trajectories (float64 twin
+ *             LLTwin + CpuNegfProvider, src/dynamics/driven.ts) and one held-out trajectory from
+ *             another initial state (other tilt and noise seed); snapshots (S, F, F⊥, n) every
+ *             `dataset.every` steps go to the dataset `data-mu{m}/` (held-out trajectory = the
+ *             test split), the held-out wall trace to `negf-mu{m}.json`.
+ *   2 train   for every μ: the two-potential model on `data-mu{m}/` (src/cli/train.ts runTraining,
+ *             default descriptor, SiLU) into `model-mu{m}/`. One model per μ: the descriptor has no
+ *             electrode-potential input, a model is bound to its reservoirs like an NEGF provider.
+ *   3 ml      for every μ: ML-LL on the GPU (src/dynamics/mlDriven.ts) from the held-out initial
+ *             state with the same noise seed, wall trace to `ml-mu{m}.json`.
+ *   4 report  metrics.json, report.md and SVG figures (./report.ts).
+ *
+ * Wall trace: x_DW (first zero of the column-averaged c_i, src/lattice/observables.ts) every
+ * `compare.sampleEvery` steps from step 0, and c_i maps at `compare.snapshots` evenly spaced steps
+ * (multiples of sampleEvery, first 0, last `compare.steps`).
+ *
+ * Output and resume: everything is written into `<out>.partial/` (JobDir, src/io/job.ts) and the
+ * folder is renamed to `<out>` only when the report is complete. Each unit of work is committed
+ * atomically (dataset appends are journaled, JSON files written with writeFileAtomic, training
+ * checkpoints every few epochs), and a unit is skipped on `resume` when its output exists, so a
+ * killed run continues where it stopped; all numbers but the timings are deterministic functions of
+ * the configuration and seed (float64 CPU NEGF, deterministic GPU kernels), so a resumed run
+ * reproduces an uninterrupted one.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lattice } from '../lattice/lattice.js';
+import { neel, tilted } from '../lattice/textures.js';
+import { neighbourCorrelation, zeroCrossing, columnAverages } from '../lattice/observables.js';
+import { LLTwin } from '../dynamics/twin.js';
+import { NegfDrivenLL } from '../dynamics/driven.js';
+import { MlDrivenLL } from '../dynamics/mlDriven.js';
+import { CpuNegfProvider } from '../negf/provider.js';
+import { appendSnapshots, concatSnapshots, readDataset, recoverDataset, writeDataset, type Snapshots } from '../io/dataset.js';
+import { JobDir } from '../io/job.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { getGpu, type GpuOptions } from '../gpu/context.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../model/train.js';
+import { loadModel } from '../model/modelFile.js';
+import { runTraining } from '../cli/train.js';
+import { trajectorySeed, type DemoConfig } from './config.js';
+import { writeReport, type DemoMetrics } from './report.js';
+
+/** Wall-position trace and texture maps of one run (NEGF-LL or ML-LL). */
+export interface Trace {
+  /** sample steps (0, sampleEvery, …, steps) */
+  steps: number[];
+  /** x_DW at those steps (NaN where the column-averaged c_i has no zero) */
+  x: number[];
+  /** c_i maps (N values each) */
+  textures: { step: number; c: number[] }[];
+  /** wall-clock seconds per LL step (field evaluation + step) */
+  secondsPerStep: number;
+}
+
+export interface DemoRunOptions {
+  resume?: boolean;
+  force?: boolean;
+  quiet?: boolean;
+  gpu?: GpuOptions;
+  /** progress messages (one line each) */
+  log?: (line: string) => void;
+  /** stop (as if killed) after this stage (1-3) has completed; for resume tests */
+  haltAfterStage?: number;
+}
+
+interface DemoCheckpoint {
+  stagesDone: number;
+}
+
+/** Steps at which c_i maps are taken: evenly spaced multiples of sampleEvery, 0 and steps included. */
+export function textureSteps(c: DemoConfig): number[] {
+  const { steps, sampleEvery, snapshots } = c.compare;
+  const out = new Set<number>();
+  for (let j = 0; j < snapshots; j++) out.add(j === snapshots - 1 ? steps : Math.round((j * steps) / (snapshots - 1) / sampleEvery) * sampleEvery);
+  return [...out].sort((a, b) => a - b);
+}
+
+function llParams(c: DemoConfig, seed: number) {
+  return { integrator: 'midpoint' as const, ...c.dynamics, seed };
+}
+
+/** Canted AFM|FM front (config.ts): Néel AFM along z, FM columns along (sin θ, 0, cos θ), tilted. */
+export function initialState(c: DemoConfig, lat: Lattice, seed: number): Float64Array {
+  const { seedWidth, angle, tilt } = c.front;
+  const s = neel(lat);
+  for (let i = 0; i < lat.N; i++) if (lat.xOf(i) >= lat.Lx - seedWidth) s.set([Math.sin(angle), 0, Math.cos(angle)], 3 * i);
+  return tilt > 0 ? tilted(s, tilt, seed) : s;
+}
+
+function wallX(lat: Lattice, s: ArrayLike<number>): number {
+  return zeroCrossing(columnAverages(lat, s).c);
+}
+
+/**
+ * One NEGF-LL trajectory of `steps` steps at μ index m, trajectory k: snapshots every `every`
+ * steps (dataset format, trajectory id k) and the wall trace when `trace` is requested.
+ */
+async function negfTrajectory(c: DemoConfig, provider: CpuNegfProvider, m: number, k: number, steps: number, every: number, trace: boolean): Promise<{ snapshots: Snapshots; trace: Trace }> {
+  const lat = new Lattice(c.lattice);
+  const seed = trajectorySeed(c, m, k);
+  const twin = new LLTwin(lat, llParams(c, seed));
+  twin.setSpins(initialState(c, lat, seed));
+  const parts: Snapshots[] = [];
+  const tr: Trace = { steps: [], x: [], textures: [], secondsPerStep: 0 };
+  const maps = new Set(trace ? textureSteps(c) : []);
+  const observe = (step: number, s: ArrayLike<number>) => {
+    if (!trace) return;
+    if (step % c.compare.sampleEvery === 0) tr.steps.push(step), tr.x.push(wallX(lat, s));
+    if (maps.has(step)) tr.textures.push({ step, c: Array.from(neighbourCorrelation(lat, s)) });
+  };
+  const t0 = performance.now();
+  await new NegfDrivenLL(twin, provider).run(steps, {
+    onField: (step, s, f) => {
+      observe(step, s);
+      if (step % every !== 0) return;
+      parts.push({
+        spins: Float32Array.from(s), field: Float32Array.from(f.F), fieldPerp: Float32Array.from(f.Fperp), density: Float32Array.from(f.density),
+        params: Float64Array.of(provider.setup.muL, provider.setup.muR, c.temperature), trajectory: Int32Array.of(k), step: Int32Array.of(step),
+      });
+    },
+  });
+  tr.secondsPerStep = (performance.now() - t0) / 1000 / steps;
+  observe(steps, twin.getSpins());
+  return { snapshots: concatSnapshots(parts), trace: tr };
+}
+
+/** ML-LL on the GPU from the held-out initial state of μ index m (same noise seed as NEGF-LL). */
+async function mlTrajectory(c: DemoConfig, modelDir: string, m: number, gpu: GpuOptions | undefined): Promise<Trace> {
+  const ctx = await getGpu(gpu);
+  const lat = new Lattice(c.lattice);
+  const seed = trajectorySeed(c, m, c.dataset.trajectories);
+  const s0 = initialState(c, lat, seed);
+  const ml = await MlDrivenLL.create(ctx, lat, loadModel(modelDir), llParams(c, seed));
+  try {
+    ml.setSpins(s0, 0);
+    await ml.run(2); // compile the pipelines outside the timed run
+    ml.setSpins(s0, 0);
+    const { sampleEvery } = c.compare;
+    const tr: Trace = { steps: [0], x: [wallX(lat, s0)], textures: [{ step: 0, c: Array.from(neighbourCorrelation(lat, s0)) }], secondsPerStep: 0 };
+    let timed = 0;
+    for (const target of textureSteps(c).filter((s) => s > 0)) {
+      const t0 = performance.now();
+      const { samples } = await ml.run(target - ml.step, { sampleEvery });
+      const s = await ml.getSpins();
+      timed += performance.now() - t0;
+      for (const smp of samples) tr.steps.push(smp.step), tr.x.push(zeroCrossing(smp.c));
+      tr.textures.push({ step: target, c: Array.from(neighbourCorrelation(lat, s)) });
+    }
+    tr.secondsPerStep = timed / 1000 / c.compare.steps;
+    return tr;
+  } finally {
+    ml.destroy();
+  }
+}
+
+/** Training configuration of the demo's models. */
+export function demoTrainConfig(c: DemoConfig): TrainConfig {
+  return { ...DEFAULT_TRAIN_CONFIG, hidden: c.train.hidden, epochs: c.train.epochs, batch: c.train.batch, lr: c.train.lr, seed: c.seed, checkpointEvery: 5 };
+}
+
+const EMPTY: Snapshots = {
+  spins: new Float32Array(0), field: new Float32Array(0), fieldPerp: new Float32Array(0), density: new Float32Array(0),
+  params: new Float64Array(0), trajectory: new Int32Array(0), step: new Int32Array(0),
+};
+
+const file = {
+  data: (m: number) => `data-mu${m}`,
+  model: (m: number) => `model-mu${m}`,
+  negf: (m: number) => `negf-mu${m}.json`,
+  ml: (m: number) => `ml-mu${m}.json`,
+};
+
+function readTrace(path: string): Trace {
+  const t = JSON.parse(readFileSync(path, 'utf8')) as Trace;
+  t.x = t.x.map((v) => (v === null ? NaN : v));
+  return t;
+}
+
+/** Run (or resume) the demo into `out`; returns the metrics, or undefined when halted. */
+export async function runDemo(out: string, c: DemoConfig, o: DemoRunOptions = {}): Promise<DemoMetrics | undefined> {
+  const started = performance.now();
+  if (c.compare.steps % c.compare.sampleEvery !== 0) throw new Error(`compare.steps (${c.compare.steps}) must be a multiple of compare.sampleEvery (${c.compare.sampleEvery})`);
+  const job = new JobDir<DemoCheckpoint>(out, { overwrite: o.force, resume: o.resume }, c);
+  const log = o.log ?? (() => {});
+  const state: DemoCheckpoint = job.resumed ?? { stagesDone: 0 };
+  const K = c.dataset.trajectories;
+  const stage = async (n: number, name: string, body: () => Promise<void>): Promise<boolean> => {
+    if (state.stagesDone < n) {
+      const t0 = performance.now();
+      await body();
+      state.stagesDone = n;
+      job.checkpoint(state);
+      log(`demo: stage ${n} (${name}) done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    return o.haltAfterStage === n;
+  };
+
+  if (await stage(1, 'NEGF-LL trajectories', async () => {
+    for (const [m, mu] of c.mu.entries()) {
+      const dir = job.path(file.data(m));
+      const provider = new CpuNegfProvider({ lattice: c.lattice, model: c.model, leads: c.leads, muL: mu, muR: mu, temperature: c.temperature });
+      if (existsSync(dir)) recoverDataset(dir);
+      else {
+        const split = { train: Array.from({ length: K }, (_, k) => k), val: [], test: [K] };
+        const provenance = { generator: 'neqspin demo', config: c, mu, dynamics: 'NEGF-driven LL, midpoint (float64 twin), adiabatic electrons' };
+        await writeDataset(dir, { lattice: c.lattice, model: c.model, leads: c.leads, provenance, split }, EMPTY);
+      }
+      const done = new Set(readDataset(dir).data.trajectory);
+      for (let k = 0; k <= K; k++) {
+        if (done.has(k)) continue;
+        const held = k === K;
+        const steps = held ? c.compare.steps : c.dataset.steps;
+        log(`demo: μ = ${mu}: NEGF-LL ${held ? 'held-out' : 'training'} trajectory ${k} (${steps} steps)`);
+        const r = await negfTrajectory(c, provider, m, k, steps, c.dataset.every, held);
+        if (held) writeFileAtomic(job.path(file.negf(m)), JSON.stringify(r.trace));
+        appendSnapshots(dir, r.snapshots);
+      }
+    }
+  })) return undefined;
+
+  if (await stage(2, 'training', async () => {
+    for (const [m, mu] of c.mu.entries()) {
+      if (existsSync(job.path(file.model(m)))) continue;
+      log(`demo: μ = ${mu}: training the two-potential model`);
+      await runTraining(job.path(file.data(m)), job.path(file.model(m)), demoTrainConfig(c), { resume: true, quiet: o.quiet, gpu: o.gpu });
+    }
+  })) return undefined;
+
+  if (await stage(3, 'ML-LL', async () => {
+    for (const [m, mu] of c.mu.entries()) {
+      if (existsSync(job.path(file.ml(m)))) continue;
+      log(`demo: μ = ${mu}: ML-LL from the held-out state`);
+      writeFileAtomic(job.path(file.ml(m)), JSON.stringify(await mlTrajectory(c, job.path(file.model(m)), m, o.gpu)));
+    }
+  })) return undefined;
+
+  const runs = c.mu.map((mu, m) => {
+    const ev = JSON.parse(readFileSync(join(job.path(file.model(m)), 'evaluation.json'), 'utf8'));
+    return { mu, negf: readTrace(job.path(file.negf(m))), ml: readTrace(job.path(file.ml(m))), evaluation: ev, parity: join(file.model(m), 'parity.svg') };
+  });
+  const metrics = writeReport(job.dir, c, runs, { seconds: (performance.now() - started) / 1000, resumed: !!job.resumed });
+  job.commit();
+  return metrics;
+}
