@@ -9,3 +9,5 @@ export * as dynamics from './dynamics/index.js';
 export * as io from './io/index.js';
 export * from './presets.js';
 export * as datasetGen from './negf/datasetGen.js';
+export { runDemo } from './demo/run.js';
+export { demoConfig } from './demo/config.js';
