@@ -14,6 +14,7 @@ import { DescriptorLayout, DESCRIPTOR_PRESETS, descriptorF64, computeNormalisati
 import { assemblyForwardF64, assemblyTransposeF64, type AssemblyOptions } from '../src/model/assembly.js';
 import { DescriptorGpu } from '../src/model/descriptor-gpu.js';
 import { AssemblyGpu, planarGradLayout, type GradLayout } from '../src/model/assembly-gpu.js';
+import { maxAbs, maxAbsDiff, dotN, rotation, rotateAll } from './helpers/vec.js';
 
 function gaussians(n: number, seed: number): Float64Array {
   const out = new Float64Array(n);
@@ -31,32 +32,7 @@ function randomSpins(count: number, seed: number, f32 = false): Float64Array {
   }
   return s;
 }
-function rotation(n: number[], phi: number): number[] {
-  const c = Math.cos(phi), s = Math.sin(phi), t = 1 - c;
-  const [x, y, z] = n;
-  return [t * x * x + c, t * x * y - s * z, t * x * z + s * y, t * x * y + s * z, t * y * y + c, t * y * z - s * x, t * x * z - s * y, t * y * z + s * x, t * z * z + c];
-}
-function rotateAll(R: number[], v: ArrayLike<number>): Float64Array {
-  const o = new Float64Array(v.length);
-  for (let j = 0; j < v.length; j += 3) for (let a = 0; a < 3; a++) o[j + a] = R[3 * a] * v[j] + R[3 * a + 1] * v[j + 1] + R[3 * a + 2] * v[j + 2];
-  return o;
-}
 const AXIS = [0.48, 0.6, -0.64];
-const dotN = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let k = 0; k < a.length; k++) s += a[k] * b[k];
-  return s;
-};
-const maxAbs = (a: ArrayLike<number>) => {
-  let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]));
-  return m;
-};
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
-  return m;
-};
 
 /** Quadratic site potential (ε or φ) with random w and symmetric Q (scale 0.3/√D). */
 class Quadratic {

@@ -19,6 +19,7 @@ import {
   type DescriptorConfig,
 } from '../src/model/descriptor.js';
 import { DescriptorGpu } from '../src/model/descriptor-gpu.js';
+import { rotation, rotateAll } from './helpers/vec.js';
 
 /** B×N random unit spins (Philox normals, normalised), optionally rounded to f32. */
 function randomSpins(count: number, seed: number, f32 = false): Float64Array {
@@ -31,17 +32,6 @@ function randomSpins(count: number, seed: number, f32 = false): Float64Array {
   return s;
 }
 
-/** Rotation matrix about unit axis n by angle phi (row-major 3×3). */
-function rotation(n: number[], phi: number): number[] {
-  const c = Math.cos(phi), s = Math.sin(phi), t = 1 - c;
-  const [x, y, z] = n;
-  return [t * x * x + c, t * x * y - s * z, t * x * z + s * y, t * x * y + s * z, t * y * y + c, t * y * z - s * x, t * x * z - s * y, t * y * z + s * x, t * z * z + c];
-}
-function rotateAll(R: number[], v: ArrayLike<number>): Float64Array {
-  const o = new Float64Array(v.length);
-  for (let j = 0; j < v.length; j += 3) for (let a = 0; a < 3; a++) o[j + a] = R[3 * a] * v[j] + R[3 * a + 1] * v[j + 1] + R[3 * a + 2] * v[j + 2];
-  return o;
-}
 const axis = (() => {
   const v = [0.3, -0.8, 0.52];
   const n = Math.hypot(...v);

@@ -21,6 +21,7 @@ import { siteRegions, evaluateFields, parityPlotSvg } from '../src/model/trainRe
 import { JobDir } from '../src/io/job.js';
 import type { Dataset } from '../src/io/dataset.js';
 import { Lattice } from '../src/lattice/lattice.js';
+import { maxAbs, maxAbsDiff } from './helpers/vec.js';
 
 const LATTICE = { Lx: 6, Ly: 4, periodicY: true };
 const DESC = descriptorPreset('default');
@@ -53,16 +54,6 @@ function randn(n: number, seed: number): Float64Array {
   }
   return out;
 }
-const maxAbs = (a: ArrayLike<number>) => {
-  let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]));
-  return m;
-};
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k] - b[k]));
-  return m;
-};
 
 describe('loss gradient kernel (shaders/model/loss.wgsl) vs lossGradF64', () => {
   it('matches the twin for a batch of 2 snapshots with region weights', async () => {
