@@ -15,7 +15,7 @@
 //!include "lib/spin.wgsl"
 
 struct Params {
-  n: u32, useExt: u32, key0: u32, key1: u32,
+  useExt: u32, key0: u32, key1: u32,
   dt: f32, alpha: f32, sigma: f32, JH: f32,
   B: vec3<f32>, K: f32,
   e: vec3<f32>, Kh: f32,

@@ -264,7 +264,6 @@ export class LLEngine {
     const p = this.p;
     const [key0, key1] = seedKey(p.seed);
     this.uni.set({
-      n: this.lattice.N,
       useExt: this.useExt ? 1 : 0,
       key0,
       key1,
