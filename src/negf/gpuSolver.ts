@@ -304,7 +304,7 @@ export class GpuNegfSolver {
         const res: PanelResult = { spec, sums: [], count: [], err: [], e: 0, floor: 0 };
         if (!pairs[j] || !sums) {
           // all weights vanish: an exact zero contribution with zero error
-          const zero = { G: new Float64Array(8 * this.N), A: new Float64Array(8 * this.N), J: new Float64Array(4 * (this.sys.Lx - 1)) };
+          const zero = this.zeroSums();
           packed.forEach((spins) => {
             res.sums.push(zero);
             res.count.push(0);
@@ -340,8 +340,7 @@ export class GpuNegfSolver {
     const unit: Scale = { n: 1, m: 1, I: 1 };
     let panels = await this.evaluatePanels(this.initialPanels, packed, spins32, packed.map(() => unit));
     let evaluated = panels.length, rounds = 0;
-    const zero = (): PassSums => ({ G: new Float64Array(8 * N), A: new Float64Array(8 * N), J: new Float64Array(4 * (this.sys.Lx - 1)) });
-    const windowSum = (b: number) => panels.reduce((s, p) => combine(s, p.sums[b]), zero());
+    const windowSum = (b: number) => panels.reduce((s, p) => combine(s, p.sums[b]), this.zeroSums());
     // scales of each configuration from the initial panels: max |n_i|, max |m_i|, max |lead current|
     const scales = packed.map((spins, b): Scale => {
       const s = combine(contour(0, b), windowSum(b));
@@ -382,13 +381,18 @@ export class GpuNegfSolver {
     };
   }
 
+  /** All-zero PassSums of this system (accumulator start, empty panels). */
+  private zeroSums(): PassSums {
+    return { G: new Float64Array(8 * this.N), A: new Float64Array(8 * this.N), J: new Float64Array(4 * (this.sys.Lx - 1)) };
+  }
+
   /** f64 sums of pass j, configuration b (see PassSums) */
   private passSums(raw: Float32Array, j: number, b: number, strideF: number): PassSums {
     const { N } = this;
     const { Lx } = this.sys;
     const L = this.rgf.layout;
     const o = j * strideF + 2 * b * L.perConfig;
-    const G = new Float64Array(8 * N), A = new Float64Array(8 * N), J = new Float64Array(4 * (Lx - 1));
+    const { G, A, J } = this.zeroSums();
     for (let p = 0; p < 8 * N; p++) {
       G[p] = raw[o + 2 * L.gdiag + p];
       A[p] = raw[o + 2 * L.aL + p] + raw[o + 2 * L.aR + p];
