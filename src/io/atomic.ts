@@ -77,19 +77,24 @@ export async function withAtomicDir<T>(
   let result: T;
   try {
     result = await fn(partial);
-    fsyncDir(partial);
-    if (existsSync(abs)) {
-      const old = `${abs}.old-${process.pid}`;
-      renameSync(abs, old);
-      renameSync(partial, abs);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(partial, abs);
-    }
+    moveDirIntoPlace(partial, abs);
   } catch (e) {
     rmSync(partial, { recursive: true, force: true });
     throw e;
   }
-  fsyncDir(dirname(abs));
   return result;
+}
+
+/** Rename the finished folder `partial` to `target`, replacing an existing `target`; durable. */
+export function moveDirIntoPlace(partial: string, target: string): void {
+  fsyncDir(partial);
+  if (existsSync(target)) {
+    const old = `${target}.old-${process.pid}`;
+    renameSync(target, old);
+    renameSync(partial, target);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(partial, target);
+  }
+  fsyncDir(dirname(target));
 }

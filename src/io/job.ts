@@ -3,9 +3,9 @@
  * killed run can be resumed) and keeps `checkpoint.json` there; `commit()` renames the folder to
  * `<out>` atomically. Until then nothing exists at `<out>`: it is never half-written.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomic, fsyncDir } from './atomic.js';
+import { writeFileAtomic, moveDirIntoPlace } from './atomic.js';
 import { UserError } from './errors.js';
 
 export interface JobOptions {
@@ -54,13 +54,6 @@ export class JobDir<C extends object> {
   /** Finish: drop the checkpoint and move the folder into place. */
   commit(): void {
     rmSync(join(this.dir, 'checkpoint.json'), { force: true });
-    fsyncDir(this.dir);
-    if (existsSync(this.target)) {
-      const old = `${this.target}.old-${process.pid}`;
-      renameSync(this.target, old);
-      renameSync(this.dir, this.target);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(this.dir, this.target);
-    fsyncDir(dirname(this.target));
+    moveDirIntoPlace(this.dir, this.target);
   }
 }
