@@ -14,6 +14,6 @@ if [ ! -f .dev/webgpu.tar.xz ] || [ node_modules/webgpu/package.json -nt .dev/we
     node_modules/webgpu/dist/linux-x64/dawn.node
 fi
 ref=$(node -e "import('./dist/index.js').then(m => console.log(m.zhangChernReferenceDir?.() ?? ''))" 2>/dev/null || true)
-[ -n "$ref" ] || ref=$(ls -d ../shared/reference/zhang-chern-2022 shared/reference/zhang-chern-2022 2>/dev/null | head -1)
+[ -n "$ref" ] || ref=$(ls -d ../shared/reference/zhang-chern-2022 shared/reference/zhang-chern-2022 2>/dev/null | head -1 || true)
 if [ -n "$ref" ] && [ -d "$ref" ]; then mkdir -p .dev/reference && cp -u "$ref"/*.dat .dev/reference/; fi
 du -sh .dev dist

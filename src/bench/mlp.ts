@@ -15,6 +15,7 @@
  * descriptorF64 + assemblyForwardF64 (+ assemblyTransposeF64) on a small lattice, MlpTwin.inputGrad
  * (+ doubleBackward) on a few rows (the authors' net in f64 JS is too slow for whole lattices).
  */
+import { findPython } from './python.js';
 import { execFileSync } from 'node:child_process';
 import { submit, sync, storageBuffer, type GpuContext } from '../gpu/index.js';
 import { Lattice } from '../lattice/lattice.js';
@@ -70,12 +71,14 @@ interface TorchRates {
 function torchRates(D: number, net: Net, rows: number, log: (s: string) => void): TorchRates | string {
   try {
     const cfg = JSON.stringify({ D, hidden: net.hidden, act: net.activation, rows, reps: 3, threads: 2 });
-    const out = JSON.parse(execFileSync('/usr/bin/python3', ['scripts/baselines/mlp_torch.py', cfg], { timeout: 300_000 }).toString().trim().split('\n').pop()!);
+    const py = findPython('torch');
+    if (!py) return 'skipped: no python3 with torch';
+    const out = JSON.parse(execFileSync(py, ['scripts/baselines/mlp_torch.py', cfg], { timeout: 300_000 }).toString().trim().split('\n').pop()!);
     if (out.error) return `skipped: ${out.error}`;
     return { field: out.field_rows_per_s, train: out.train_rows_per_s, version: out.torch };
   } catch (e) {
     log(`torch baseline failed: ${(e as Error).message.split('\n')[0]}`);
-    return 'skipped: /usr/bin/python3 with torch not available';
+    return 'skipped: torch baseline failed';
   }
 }
 
@@ -164,7 +167,7 @@ export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { 
   }
   const torchVer = (() => {
     try {
-      return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { timeout: 60_000 }).toString().trim();
+      return execFileSync(findPython('torch') ?? 'python3', ['-c', 'import torch; print(torch.__version__)'], { timeout: 60_000 }).toString().trim();
     } catch {
       return 'absent';
     }

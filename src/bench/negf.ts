@@ -14,7 +14,9 @@
  * needed, 2 + 2 per Green's-function step; bond traces and accumulations are O(M²) and not counted.
  * Achieved GFLOP/s = counted flops of all passes / wall time of the batch (upload, kernels, readback).
  */
+import { findPython } from './python.js';
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import type { GpuContext } from '../gpu/context.js';
 import { solveNegf, randomSpins, type NegfCase, type NegfResult } from '../negf/index.js';
 import { GpuNegfSolver } from '../negf/gpuSolver.js';
@@ -107,18 +109,6 @@ async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: NegfResult 
   return t;
 }
 
-/** python with numpy, or null */
-function findPython(): string | null {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(py, ['-c', 'import numpy'], { stdio: 'ignore', timeout: 30_000 });
-      return py;
-    } catch {
-      // try the next one
-    }
-  }
-  return null;
-}
 
 /** numpy baseline for one case: seconds and its field, or a note why it was skipped */
 function runNumpy(py: string | null, c: NegfCase): { seconds: number; field: number[][]; energies: number } | string {
@@ -127,7 +117,8 @@ function runNumpy(py: string | null, c: NegfCase): { seconds: number; field: num
   const dE = 0.005, eta = 1e-5;
   const K = (c.muL + 10 * Math.max(c.temperature, 1e-3) + 4 + Math.abs(c.model.J) + 10 * 2) / dE;
   const bytes = 2 * Lx * K * (2 * Ly) ** 2 * 16;
-  if (bytes > 4e9) return `skipped: the stacked numpy sweep needs ${(bytes / 1e9).toFixed(0)} GB`;
+  // the sweep holds a few copies of the stacked blocks: run it only where a quarter of the free memory holds one
+  if (bytes > os.freemem() / 4) return `skipped: the stacked numpy sweep needs ${(bytes / 1e9).toFixed(0)} GB`;
   const input = JSON.stringify({
     Lx, Ly, periodicY: true, t: c.model.t, J: c.model.J, gamma: 2, muL: c.muL, muR: c.muR, T: c.temperature,
     spins: (c.spins as number[][]).flat(), dE, eta,
@@ -139,7 +130,7 @@ function runNumpy(py: string | null, c: NegfCase): { seconds: number; field: num
 
 export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { quick: boolean; log: (s: string) => void }): Promise<Table[]> {
   const sizes: [number, number][] = quick ? [[8, 8]] : [[8, 8], [16, 8], [32, 24]];
-  const py = findPython();
+  const py = findPython('numpy');
   const gpuCache = new Map<string, GpuTiming>();
   const gpu = async (Lx: number, Ly: number, ref: NegfResult | null) => {
     const key = `${Lx}x${Ly}`;
