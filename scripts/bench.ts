@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: every benchmark side by side with its baseline in the same run; results are
  * written into BENCHMARKS.md under a section for this device (replacing an older one) by a full run.
- * Options (env): NEQSPIN_BENCH_QUICK=1 for small sizes; NEQSPIN_BENCH_ONLY=ll,negf,mlp (these print
- * the tables but leave BENCHMARKS.md unchanged).
+ * Options (env): NEQSPIN_BENCH_QUICK=1 for small sizes (printed, not recorded); NEQSPIN_BENCH_ONLY=ll,negf,mlp
+ * (a partial run: its tables replace their namesakes in this device's section, the others stay).
  */
 import os from 'node:os';
 import { getGpu, describe } from '../src/gpu/index.js';
@@ -42,7 +42,8 @@ const body =
   `Node ${process.version}${quick ? '; QUICK sizes' : ''}.\n\n` +
   renderTables(tables);
 const key = `${ctx.info.vendor}-${ctx.info.device}`.replace(/[^A-Za-z0-9]+/g, '-');
-// only a full run replaces this device's section (a quick or partial run would drop tables)
-if (!quick && !only) writeSection('BENCHMARKS.md', key, heading, body);
-else log('quick/partial run: BENCHMARKS.md left unchanged');
+// a full run replaces this device's section, a partial one (NEQSPIN_BENCH_ONLY) its own tables in it;
+// quick sizes are never recorded
+if (!quick) writeSection('BENCHMARKS.md', key, heading, body, { merge: !!only });
+else log('quick run: BENCHMARKS.md left unchanged');
 console.log(body);
