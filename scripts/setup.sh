@@ -22,6 +22,8 @@ log "building"; npm run --silent build
 # 3. check the adapter, then run the main job on its embedded default configuration
 node bin/neqspin.js info
 if [ -z "${NEQSPIN_SETUP_ONLY:-}" ]; then
-  log "running the main job: neqspin simulate (embedded default) -> out/simulate"
-  node bin/neqspin.js simulate --out out/simulate --force
+  # the paper's experiment end to end (docs/demo.md); --resume continues a killed run from
+  # out/demo.partial/, --force replaces the report of an earlier run
+  log "running the main job: neqspin demo (embedded default, ~7 min on 2 cores without a GPU) -> out/demo/report.md"
+  node bin/neqspin.js demo --out out/demo --resume --force
 fi
