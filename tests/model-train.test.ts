@@ -120,7 +120,7 @@ describe('training on a known teacher (synthetic 6×4 data)', () => {
 
   it('the two-potential model overfits the training set (loss drop > 100×)', async () => {
     full = (await trainModel(ctx, ds, cfg))!;
-    const first = full.history[0].trainLoss, last = full.history.at(-1)!.trainLoss;
+    const first = full.history[0].trainLoss!, last = full.history.at(-1)!.trainLoss!;
     // baseline: the loss after the first epoch (the initial loss is larger still); measured ≈ 290×
     expect(first / last).toBeGreaterThan(100);
     expect(full.evaluatedOn).toBe('test');
@@ -129,7 +129,7 @@ describe('training on a known teacher (synthetic 6×4 data)', () => {
 
   it('the E-only ablation cannot fit a teacher with a Φ part', async () => {
     const eOnly = (await trainModel(ctx, ds, { ...cfg, useP: false }))!;
-    const ratio = eOnly.history.at(-1)!.trainLoss / full!.history.at(-1)!.trainLoss;
+    const ratio = eOnly.history.at(-1)!.trainLoss! / full!.history.at(-1)!.trainLoss!;
     // -(∂E/∂S)⊥ cannot represent the teacher's -S × ∂Φ/∂S part; measured ratio ≈ 76×
     expect(ratio).toBeGreaterThan(10);
   });
@@ -152,6 +152,17 @@ describe('training on a known teacher (synthetic 6×4 data)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('evalEvery: losses only at every n-th and the last epoch, equal to those of evalEvery 1', async () => {
+    const c: TrainConfig = { ...cfg, epochs: 7 };
+    const every1 = (await trainModel(ctx, ds, c))!;
+    const every3 = (await trainModel(ctx, ds, { ...c, evalEvery: 3 }))!;
+    const evaluated = every3.history.filter((h) => h.trainLoss !== null).map((h) => h.epoch);
+    expect(evaluated).toEqual([2, 5, 6]);
+    // the optimisation does not depend on when the loss is looked at (deterministic kernels)
+    for (const e of evaluated) expect(every3.history[e].trainLoss).toBe(every1.history[e].trainLoss);
+    expect(evaluated).toContain(every3.bestEpoch);
   });
 });
 

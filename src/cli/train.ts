@@ -47,7 +47,7 @@ export async function runTraining(data: string, out: string, cfg: TrainConfig, o
     r = await trainModel(ctx, ds, cfg, {
       job,
       haltAfterEpoch: opts.haltAfterEpoch,
-      onEpoch: (e) => bar.update(e.epoch + 1, `loss ${e.trainLoss.toExponential(3)}${e.valLoss !== null ? ` val ${e.valLoss.toExponential(3)}` : ''}`),
+      onEpoch: (e) => bar.update(e.epoch + 1, `loss ${e.trainLoss?.toExponential(3) ?? '–'}${e.valLoss !== null ? ` val ${e.valLoss.toExponential(3)}` : ''}`),
     });
   } finally {
     bar.stop();
@@ -57,7 +57,7 @@ export async function runTraining(data: string, out: string, cfg: TrainConfig, o
   r.model.training = { ...r.model.training, device: describe(ctx.info) };
   saveModel(job.dir, r.model);
   const cols = ['epoch', 'lr', 'trainLoss', 'valLoss', 'seconds'];
-  writeFileAtomic(job.path('history.csv'), formatCsv(cols, r.history.map((h) => [h.epoch, h.lr, h.trainLoss, h.valLoss ?? NaN, h.seconds])));
+  writeFileAtomic(job.path('history.csv'), formatCsv(cols, r.history.map((h) => [h.epoch, h.lr, h.trainLoss ?? NaN, h.valLoss ?? NaN, h.seconds])));
   writeFileAtomic(job.path('evaluation.json'), JSON.stringify({ set: r.evaluatedOn, bestEpoch: r.bestEpoch, regions: r.evaluation }, null, 2) + '\n');
   writeFileAtomic(job.path('parity.svg'), parityPlotSvg(r.predicted, r.reference, r.regions, { title: `F⊥ parity on the ${r.evaluatedOn} set (units t)` }));
   rmSync(job.path('checkpoint.safetensors'), { force: true });
@@ -87,6 +87,7 @@ interface TrainFlags {
   leadRange: string;
   leadWeight: string;
   checkpointEvery: string;
+  evalEvery: string;
   resume?: boolean;
   force?: boolean;
 }
@@ -116,6 +117,7 @@ export function configFromFlags(o: TrainFlags): TrainConfig {
     leadRange: parseNumber('--lead-range', o.leadRange, true),
     leadWeight: parseNumber('--lead-weight', o.leadWeight, false),
     checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, true),
+    evalEvery: parseNumber('--eval-every', o.evalEvery, true),
   };
   checkTrainConfig(cfg);
   return cfg;
@@ -140,6 +142,7 @@ export function register(program: Command): void {
     .option('--lead-range <n>', 'columns next to each lead counted as "near the lead"', String(d.leadRange))
     .option('--lead-weight <x>', 'loss weight of near-lead sites (bulk = 1)', String(d.leadWeight))
     .option('--checkpoint-every <n>', 'epochs between checkpoints', String(d.checkpointEvery))
+    .option('--eval-every <n>', 'epochs between evaluations of the monitored loss (best weights, early stopping)', String(d.evalEvery))
     .option('--seed <n>', 'seed (initialisation, shuffling, default split)', String(d.seed))
     .option('--force', 'replace an existing output folder')
     .option('--resume', 'continue a killed run from <out>.partial/')
