@@ -14,7 +14,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { getGpu, type GpuContext } from '../src/gpu/index.js';
 import { solveNegf, randomSpins, type NegfCase } from '../src/negf/index.js';
 import { solveNegfGpu } from '../src/negf/gpuSolver.js';
-import { chooseSplits, panelPasses } from '../src/negf/gpuAdaptive.js';
+import { chooseSplits, panelGroup } from '../src/negf/gpuAdaptive.js';
 import { buildSystem } from '../src/negf/model.js';
 import { fieldAccuracy } from '../src/bench/negf.js';
 
@@ -35,7 +35,7 @@ describe('chooseSplits', () => {
   });
 });
 
-describe('panelPasses', () => {
+describe('panelGroup', () => {
   it('a bisected panel deep in the Fermi tails (all weights round to 0) is an exact zero, not an error', () => {
     const spins = Float64Array.from({ length: 3 * 8 }, (_, k) => (k % 3 === 2 ? 1 : 0));
     const sys = buildSystem({
@@ -43,9 +43,13 @@ describe('panelPasses', () => {
       muL: -3.0, muR: -3.5, temperature: 0.01, spins,
     });
     // (E - muR)/T = -40: f_R and f̄ both round to 1, f_L to 1 as well
-    expect(panelPasses(sys, { a: -3.9, b: -3.875, inWindow: false }, 1e-8)).toBeNull();
+    expect(panelGroup(sys, { a: -3.9, b: -3.875, inWindow: false }, 1e-8)).toBeNull();
     // inside the window the weights are not zero
-    expect(panelPasses(sys, { a: -3.3, b: -3.2, inWindow: true }, 1e-8)).not.toBeNull();
+    const g = panelGroup(sys, { a: -3.3, b: -3.2, inWindow: true }, 1e-8);
+    // K15 and G7 share the 15 nodes; G7 is zero on the 8 Kronrod-only nodes
+    expect(g?.z.length).toBe(30);
+    expect(g?.sets.map((s) => s.name)).toEqual(['panel', 'panelCheck']);
+    expect(g?.sets[1].wL.filter((w) => w !== 0).length).toBe(7);
   });
 });
 

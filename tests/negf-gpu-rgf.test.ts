@@ -104,12 +104,14 @@ function relErrors(gpu: RgfSums, ref: RgfSums64): Record<(typeof FAMILIES)[numbe
   return out;
 }
 
+/** scratch bytes of `lanes` energy lanes for batch B (one slot: 2Lx + 11 blocks of M×M complex f32) */
+const laneBytes = (model: RgfModel, B: number, lanes: number) => lanes * B * 8 * (2 * model.Lx + 11) * (2 * model.Ly) ** 2;
+
 async function compare(model: RgfModel, spins: Float32Array, en: RgfEnergies, sL: Float32Array, sR: Float32Array, tol = 1e-4, lanesCap?: number) {
   const N = model.Lx * model.Ly;
   const B = spins.length / (3 * N);
   const K = en.wL.length;
-  const M = 2 * model.Ly;
-  const scratchBytes = lanesCap ? lanesCap * B * (8 * (2 * model.Lx + 11) * M * M + 16 * (12 * N + 8 * (model.Lx - 1))) : undefined;
+  const scratchBytes = lanesCap ? laneBytes(model, B, lanesCap) : undefined;
   const rgf = await GpuRgf.create(ctx, model, { maxBatch: B, maxEnergies: K, scratchBytes });
   if (lanesCap) expect(rgf.lanes).toBe(lanesCap);
   const gpu = await rgf.run(spins, en, sL, sR);
@@ -194,9 +196,9 @@ describe('GPU RGF vs float64 dense inversion', () => {
   });
 
   it('2048 energies through 2 lanes: compensated sums keep the per-energy f32 accuracy', async () => {
-    // Each lane adds 1024 energies. Measured on lavapipe: compensated 0.6-0.8e-7 (flat in K up to
-    // 4096); with plain f32 adds this case gives 9e-7, so the 3e-7 bound fails if the compensation
-    // is lost (e.g. folded away by a compiler, see kahan_add in rgf.wgsl).
+    // Each lane sweeps 1024 energies; reduce.wgsl adds all 2048 per output. Measured on lavapipe:
+    // compensated 0.6-0.8e-7 (flat in K up to 4096); with plain f32 adds this case gives 9e-7, so
+    // the 3e-7 bound fails if the compensation is lost (e.g. folded away by a compiler, see reduce.wgsl).
     const r = rng(5);
     const model: RgfModel = { Lx: 5, Ly: 2, periodicY: false, t: 1, J: 1 };
     const K = 2048;
@@ -258,6 +260,36 @@ describe('GPU RGF sum rules', () => {
 });
 
 describe('GPU RGF host behaviour', () => {
+  it('weight sets over shared energies, in chunks of 2 energies, equal the twin of each set (1e-4)', async () => {
+    // Three overlapping sets of one run (as a panel's K15 and G7 rules share their nodes); a 2-energy
+    // output budget forces 3 chunks, so sets straddle chunk boundaries. Same f32 budget as compare().
+    const r = rng(10);
+    const model: RgfModel = { Lx: 4, Ly: 2, periodicY: false, t: 1, J: 1.3 };
+    const M = 4, K = 5, B = 2;
+    const z = Float64Array.from({ length: 2 * K }, (_, q) => (q % 2 ? 0.02 + 0.3 * r() : 3 * r() - 1.5));
+    const sL = denseSigma(K, M, r), sR = wideBand(K, M, 1.5);
+    const rand = (n: number) => Float64Array.from({ length: n }, () => r() - 0.5);
+    const sets = [
+      { k0: 0, wG: rand(2 * K), wL: rand(K), wR: rand(K) },
+      { k0: 1, wG: rand(6), wL: new Float64Array(3), wR: rand(3) },
+      { k0: 3, wG: new Float64Array(4), wL: rand(2), wR: new Float64Array(2) },
+    ];
+    const spins = randomSpins(B * 8, r);
+    const nOut = 12 * 8 + 8 * 3;
+    const rgf = await GpuRgf.create(ctx, model, { maxBatch: B, maxEnergies: K, maxSets: 3, outputBytes: 2 * B * nOut * 8 });
+    expect(rgf.chunkEnergies).toBe(2);
+    rgf.enqueueSets(spins, z, sL, sR, sets);
+    const MM2 = 2 * M * M;
+    for (let q = 0; q < sets.length; q++) {
+      const w = sets[q], n = w.wL.length;
+      const ref = rgfTwin(model, spins, { z: z.slice(2 * w.k0, 2 * (w.k0 + n)), wG: w.wG, wL: w.wL, wR: w.wR },
+        sL.slice(w.k0 * MM2, (w.k0 + n) * MM2), sR.slice(w.k0 * MM2, (w.k0 + n) * MM2));
+      const err = relErrors(await rgf.read(q), ref);
+      for (const f of FAMILIES) expect(err[f], `set ${q} ${f}`).toBeLessThanOrEqual(1e-4);
+    }
+    rgf.destroy();
+  });
+
   it('accumulators are reset per enqueue, sums are linear in the weights, results stay on the GPU', async () => {
     const r = rng(9);
     const model: RgfModel = { Lx: 3, Ly: 2, periodicY: false, t: 1, J: 1 };
@@ -271,7 +303,7 @@ describe('GPU RGF host behaviour', () => {
     const once = await rgf.run(spins, energies(pts), sig, sig);
     const scaled = pts.map((p) => ({ z: p.z, wG: [2 * p.wG[0], 2 * p.wG[1]] as [number, number], wL: 2 * p.wL, wR: 2 * p.wR }));
     rgf.enqueue(spins, energies(scaled), sig, sig);
-    expect(rgf.output.size).toBeGreaterThanOrEqual(8 * rgf.layout.perConfig);
+    expect(rgf.output.size).toBeGreaterThanOrEqual(16 * rgf.layout.perConfig);
     const twice = await rgf.read();
     rgf.destroy();
     for (const f of FAMILIES) {

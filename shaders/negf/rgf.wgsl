@@ -1,9 +1,10 @@
 // Batched recursive Green's function (RGF) sweeps for the s-d model (SPEC §1-§2).
 // Host: src/negf/gpuRgf.ts (layouts and conventions documented there). f64 twin: src/negf/gpuTwin.ts.
 //
-// Workgroup (p, b) handles configuration b and the energies k = p, p + P, p + 2P, ... (P energy
-// lanes): for each it runs the left sweep and the right (backward) sweep over the Lx slices and adds
-// the weighted per-energy quantities into its Kahan-compensated accumulator slot acc[b*P + p].
+// Workgroup (p, b) handles configuration b and the energies kk = p, p + P, p + 2P, ... of this chunk
+// (P energy lanes, energy k = kBase + kk): for each it runs the left sweep and the right (backward)
+// sweep over the Lx slices and writes the unweighted per-energy outputs (site blocks of G, A_L, A_R
+// and the slice-traced bond blocks) to xout[kk][b]; reduce.wgsl forms the weighted energy sums.
 // Slices are columns x; orbital o = 2*y + s inside a slice (M = 2*Ly orbitals); all matrices are M x M
 // complex, row-major, vec2 = (re, im).
 //
@@ -16,42 +17,48 @@
 //   (A_R)_{x+1,x} = u [n^R_{x+1} G_xx^+ + g^R_{x+1} (A_R)_xx]
 // Every factor is a bounded (left/right-connected or full) block, so exponentially small results
 // (gapped energies, long samples) flush towards zero instead of passing through 1e-100 products.
-// Block inversions: in-place Gauss-Jordan with row partial pivoting in workgroup memory.
+// Block inversions: in-place Gauss-Jordan with partial pivoting in workgroup memory, all M*M
+// elements updated in parallel (see invert_wa).
 // Loop bounds use the runtime M (prm.M) rather than an override constant: LLVM-based drivers would
 // otherwise unroll them, which made lavapipe compile times 15-50 s instead of 2-5 s.
 //!include "lib/complex.wgsl"
 
-override MCAP: u32 = 8u; // capacity of the workgroup blocks: M <= MCAP
+override MCAP: u32 = 8u; // capacity of the workgroup blocks: M <= MCAP <= 256
 override WG: u32 = 64u;  // invocations per workgroup
+override TILE: u32 = 4u; // block products: TILE x TILE register tile per invocation
 
 struct Params {
   Lx: u32,
   Ly: u32,
   periodicY: u32,   // 1: wrap y (applied only when Ly >= 3)
-  nE: u32,          // energies in this run (K)
+  kBase: u32,       // first energy of this chunk
+  nE: u32,          // energies in this chunk
   nB: u32,          // configurations in this run (B)
-  P: u32,           // energy lanes (accumulator slots per configuration)
+  P: u32,           // energy lanes (scratch slots per configuration)
   slotStride: u32,  // complex elements of scratch per slot
-  nOut: u32,        // complex outputs per slot (12*N + 8*(Lx-1))
+  nOut: u32,        // complex outputs per energy and configuration (12*N + 8*(Lx-1))
   t: f32,
   J: f32,
   M: u32,           // orbitals per slice (2*Ly) <= MCAP
-  opaque: u32,      // always 0 (see kahan_add)
+  sigR: u32,        // offset of Sigma_R in sigma: 0 (same as Sigma_L) or K*M*M
 }
 
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> spins: array<f32>;        // [B][N][3]
 @group(0) @binding(2) var<storage, read> onsite: array<f32>;       // [N]
-@group(0) @binding(3) var<storage, read> epts: array<vec4<f32>>;   // [K][2]: (zr, zi, wGr, wGi), (wL, wR, -, -)
-@group(0) @binding(4) var<storage, read> sigma: array<vec2<f32>>;  // [2 (L,R)][K][M][M]
-@group(0) @binding(5) var<storage, read_write> scr: array<vec2<f32>>;  // [slots][slotStride]
-@group(0) @binding(6) var<storage, read_write> acc: array<vec4<f32>>;  // [slots][nOut]: (sum, Kahan compensation)
+@group(0) @binding(3) var<storage, read> epts: array<vec4<f32>>;   // [K]: (zr, zi, need bits (1 G, 2 A_L, 4 A_R), 0)
+@group(0) @binding(4) var<storage, read> sigma: array<vec2<f32>>;  // Sigma_L [K][M][M], then Sigma_R at prm.sigR
+@group(0) @binding(5) var<storage, read_write> scr: array<vec2<f32>>;   // [slots][slotStride]
+@group(0) @binding(6) var<storage, read_write> xout: array<vec2<f32>>;  // [nE][B][nOut]
 
 var<workgroup> wa: array<vec2<f32>, MCAP * MCAP>;   // the block being inverted
-var<workgroup> colv: array<vec2<f32>, 2u * MCAP>; // pivot column after the row swap, by step parity
-var<workgroup> perm: array<u32, MCAP>;           // pivot rows
-var<workgroup> red: array<vec2<f32>, 2u * MCAP>; // bond-trace partial sums
-var<workgroup> shared_u: u32;                     // broadcast of the work flags
+var<workgroup> colv: array<vec2<f32>, 2u * MCAP>;  // column k before step k, by step parity
+var<workgroup> rowv: array<vec2<f32>, 2u * MCAP>;  // pivot row of step k divided by its pivot, by parity
+var<workgroup> piv: array<u32, MCAP>;              // pivot row of step k
+var<workgroup> qinv: array<u32, MCAP>;             // used[i] during the elimination, then piv^-1
+var<workgroup> pkey: array<atomic<u32>, 2>;        // pivot search keys, by parity
+var<workgroup> red: array<vec2<f32>, 2u * MCAP>;   // bond-trace partial sums
+var<workgroup> shared_u: u32;                       // broadcast of the work flags
 
 var<private> lid: u32;
 
@@ -68,7 +75,7 @@ fn build_block(b: u32, k: u32, x: u32, z: vec2<f32>, offL: u32, useL: bool, offR
   let t2 = prm.t * prm.t;
   let wrap = prm.periodicY == 1u && Ly >= 3u;
   let sigL = k * M * M;
-  let sigR = (prm.nE + k) * M * M;
+  let sigR = prm.sigR + sigL;
   for (var i = 0u; i < M; i++) {
     let yi = i / 2u;
     let si = i % 2u;
@@ -106,7 +113,7 @@ fn build_block(b: u32, k: u32, x: u32, z: vec2<f32>, offL: u32, useL: bool, offR
 // Gamma = i (Sigma - Sigma^+) of lead `lead` (0 L, 1 R) at energy k into scr[dst].
 fn store_gamma(dst: u32, lead: u32, k: u32) {
   let M = prm.M;
-  let s0 = (lead * prm.nE + k) * M * M;
+  let s0 = select(0u, prm.sigR, lead == 1u) + k * M * M;
   for (var i = 0u; i < M; i++) {
     for (var j = lid; j < M; j += WG) {
       let d = sigma[s0 + i * M + j] - cconj(sigma[s0 + j * M + i]);
@@ -117,125 +124,124 @@ fn store_gamma(dst: u32, lead: u32, k: u32) {
 }
 
 // ---------------------------------------------------------------- inversion
-// In-place Gauss-Jordan with row partial pivoting (max |a_ik|^2), column-owner scheme with one
-// barrier per elimination step: the invocation owning column j updates all of it; the owner of
-// column k+1 finds the next pivot right after its own update and publishes the swapped pivot
-// column in colv (double-buffered by step parity). Columns are unscrambled at the end.
+// In-place Gauss-Jordan (Jordan exchange) with partial pivoting and no row swaps: step k picks the
+// pivot row p_k among the rows not yet used (max |a_ik|^2), then every element is updated at once,
+//   row p_k:  a_pj <- a_pj / a_pk (j != k),  a_pk <- 1 / a_pk
+//   others:   a_ij <- a_ij - a_ik a_pj / a_pk (j != k),  a_ik <- -a_ik / a_pk,
+// from snapshots of column k (colv) and of the scaled pivot row (rowv), so the M*M updates are
+// independent and spread over all invocations. The result is the inverse with permuted rows and
+// columns: (A^-1)_{rc} = a[p_r][m] with p_m = c (store_wa). Two barriers per step: after the
+// updates (whose column-(k+1) entries also feed the pivot search through an atomic max of
+// (|a|^2 bits with the low 8 bits replaced by the row) and the next column snapshot), and after the
+// pivot row snapshot. The key truncation may pick a pivot within 2^-15 of the largest: harmless.
 
-// by the owner of column k, once column k is final for step k-1
-fn prepare_pivot(k: u32) {
+fn pivot_key(v: vec2<f32>, i: u32) -> u32 {
+  return (bitcast<u32>(cabs2(v)) & 0xffffff00u) | i;
+}
+
+// after the search for column k: pivot row, its scaled snapshot, bookkeeping for the next step
+fn take_pivot(k: u32) {
   let M = prm.M;
-  var best = -1.0;
-  var p = k;
-  for (var i = k; i < M; i++) {
-    let a = cabs2(wa[i * M + k]);
-    if (a > best) { best = a; p = i; }
-  }
-  perm[k] = p;
+  let p = atomicLoad(&pkey[k % 2u]) & 0xffu;
   let cb = (k % 2u) * MCAP;
-  for (var i = 0u; i < M; i++) {
-    let src = select(select(i, k, i == p), p, i == k);   // row i after swapping rows k and p
-    colv[cb + i] = wa[src * M + k];
+  let ip = cinv(wa[p * M + k]);
+  for (var j = lid; j < M; j += WG) { rowv[cb + j] = cmul(wa[p * M + j], ip); }
+  if (lid == 0u) {
+    piv[k] = p;
+    qinv[p] = 1u;
+    atomicStore(&pkey[1u - k % 2u], 0u);
   }
+  workgroupBarrier();
 }
 
 fn invert_wa() {
   let M = prm.M;
-  if (lid == 0u) { prepare_pivot(0u); }
+  let MM = M * M;
+  for (var i = lid; i < M; i += WG) {
+    qinv[i] = 0u;
+    colv[i] = wa[i * M];
+  }
+  if (lid == 0u) { atomicStore(&pkey[0], 0u); }
   workgroupBarrier();
+  for (var i = lid; i < M; i += WG) { atomicMax(&pkey[0], pivot_key(wa[i * M], i)); }
+  workgroupBarrier();
+  take_pivot(0u);
   for (var k = 0u; k < M; k++) {
-    let p = perm[k];
+    let p = piv[k];
     let cb = (k % 2u) * MCAP;
-    let ipiv = cinv(colv[cb + k]);
-    for (var j = lid; j < M; j += WG) {
-      let isk = j == k;
-      let ak = wa[k * M + j];
-      // new pivot row entry (column k of the identity becomes ipiv: in-place Gauss-Jordan)
-      let r = cmul(select(wa[p * M + j], vec2<f32>(1.0, 0.0), isk), ipiv);
-      wa[p * M + j] = ak;
-      for (var i = 0u; i < M; i++) {
-        let e = i * M + j;
-        wa[e] = select(wa[e], vec2<f32>(0.0, 0.0), isk) - cmul(colv[cb + i], r);
+    let nb = MCAP - cb;
+    let ipiv = cinv(colv[cb + p]);
+    for (var e = lid; e < MM; e += WG) {
+      let i = e / M;
+      let j = e - i * M;
+      var v: vec2<f32>;
+      if (i == p) {
+        v = select(rowv[cb + j], ipiv, j == k);
+      } else {
+        v = select(wa[e] - cmul(colv[cb + i], rowv[cb + j]), -cmul(colv[cb + i], ipiv), j == k);
       }
-      wa[k * M + j] = r;
-      if (j == k + 1u) { prepare_pivot(k + 1u); }
+      wa[e] = v;
+      if (j == k + 1u) {
+        colv[nb + i] = v;
+        if (qinv[i] == 0u) { atomicMax(&pkey[1u - k % 2u], pivot_key(v, i)); }
+      }
     }
     workgroupBarrier();
+    if (k + 1u < M) { take_pivot(k + 1u); }
   }
-  // inverse of A = (inverse of the row-swapped A) with the same swaps applied to its columns
-  for (var i = lid; i < M; i += WG) {
-    for (var kk = M; kk > 0u; kk--) {
-      let k = kk - 1u;
-      let p = perm[k];
-      if (p != k) {
-        let tmp = wa[i * M + k];
-        wa[i * M + k] = wa[i * M + p];
-        wa[i * M + p] = tmp;
-      }
-    }
-  }
+  for (var m = lid; m < M; m += WG) { qinv[piv[m]] = m; }
   workgroupBarrier();
 }
 
-// scr[dst] = wa, scr[dstH] = wa^+
+// scr[dst] = A^-1, scr[dstH] = (A^-1)^+ from the permuted in-place result (see invert_wa)
 fn store_wa(dst: u32, dstH: u32) {
   let M = prm.M;
   for (var i = 0u; i < M; i++) {
     for (var j = lid; j < M; j += WG) {
-      scr[dst + i * M + j] = wa[i * M + j];
-      scr[dstH + i * M + j] = cconj(wa[j * M + i]);
+      scr[dst + i * M + j] = wa[piv[i] * M + qinv[j]];
+      scr[dstH + i * M + j] = cconj(wa[piv[j] * M + qinv[i]]);
     }
   }
   storageBarrier();
 }
 
 // ---------------------------------------------------------------- products
-// scr[c] = s * scr[a] . scr[bm]: each invocation computes 4x4 tiles held in registers (4 + 4 loads per
-// 16 complex multiply-adds; 2x the throughput of 4x1 tiles on lavapipe). Tiles at the edge of a
-// matrix with M % 4 == 2 clamp their rows/columns to M-1 and rewrite the same values.
+// scr[c] = s * scr[a] . scr[bm]: each invocation computes TILE x TILE tiles held in registers (TILE <= 4:
+// 2 TILE loads per TILE^2 complex multiply-adds; the host picks TILE so that the tiles of an
+// MCAP-wide block about fill the workgroup). Tiles at the edge of a matrix with M % TILE != 0 clamp
+// their rows/columns to M-1 and rewrite the same values.
 fn matmul(c: u32, a: u32, bm: u32, s: f32) {
   let M = prm.M;
-  let T = (M + 3u) / 4u;
+  let T = (M + TILE - 1u) / TILE;
   for (var t = lid; t < T * T; t += WG) {
     var ri: array<u32, 4>;
     var cj: array<u32, 4>;
-    for (var r = 0u; r < 4u; r++) {
-      ri[r] = min((t / T) * 4u + r, M - 1u);
-      cj[r] = min((t % T) * 4u + r, M - 1u);
+    for (var r = 0u; r < TILE; r++) {
+      ri[r] = min((t / T) * TILE + r, M - 1u);
+      cj[r] = min((t % T) * TILE + r, M - 1u);
     }
     var acc4 = array<vec2<f32>, 16>();   // explicit: a bare declaration was not re-zeroed per iteration on lavapipe
     for (var q = 0u; q < M; q++) {
       var bq: array<vec2<f32>, 4>;
-      for (var cc = 0u; cc < 4u; cc++) { bq[cc] = scr[bm + q * M + cj[cc]]; }
-      for (var r = 0u; r < 4u; r++) {
+      for (var cc = 0u; cc < TILE; cc++) { bq[cc] = scr[bm + q * M + cj[cc]]; }
+      for (var r = 0u; r < TILE; r++) {
         let ar = scr[a + ri[r] * M + q];
-        for (var cc = 0u; cc < 4u; cc++) { acc4[4u * r + cc] = cfma(ar, bq[cc], acc4[4u * r + cc]); }
+        for (var cc = 0u; cc < TILE; cc++) { acc4[4u * r + cc] = cfma(ar, bq[cc], acc4[4u * r + cc]); }
       }
     }
-    for (var r = 0u; r < 4u; r++) {
-      for (var cc = 0u; cc < 4u; cc++) { scr[c + ri[r] * M + cj[cc]] = s * acc4[4u * r + cc]; }
+    for (var r = 0u; r < TILE; r++) {
+      for (var cc = 0u; cc < TILE; cc++) { scr[c + ri[r] * M + cj[cc]] = s * acc4[4u * r + cc]; }
     }
   }
   storageBarrier();
 }
 
-// ---------------------------------------------------------------- accumulation
-// Kahan-compensated acc[idx] += v. Compilers may treat f32 adds as reassociable and fold the
-// compensation (a + y) - a - y to 0 (Mesa's NIR does); XOR-ing the bits with a runtime zero makes the
-// intermediate values opaque to such rewrites.
-fn opaque(v: vec2<f32>) -> vec2<f32> {
-  return bitcast<vec2<f32>>(bitcast<vec2<u32>>(v) ^ vec2<u32>(prm.opaque));
-}
+// ---------------------------------------------------------------- outputs
+// Unweighted per-energy outputs of xout[kk][b] (offset out0): sections 0 (G), 1 (A_L), 2 (A_R) of
+// 2x2 site blocks [N][s][s'], then the bond traces [Lx-1][2 (L, R)][4].
 
-fn kahan_add(idx: u32, v: vec2<f32>) {
-  let a = acc[idx];
-  let y = opaque(v - a.zw);
-  let s = opaque(a.xy + y);
-  acc[idx] = vec4<f32>(s, (s - a.xy) - y);
-}
-
-// adds w * (2x2 spin blocks of the sites of slice x in scr[src]) to section `sec` of the slot
-fn acc_diag(out0: u32, sec: u32, x: u32, src: u32, w: vec2<f32>) {
+// section `sec`, the 2x2 spin blocks of the sites of slice x, from scr[src]
+fn put_diag(out0: u32, sec: u32, x: u32, src: u32) {
   let M = prm.M;
   let N = prm.Lx * prm.Ly;
   for (var e = lid; e < 4u * prm.Ly; e += WG) {
@@ -243,13 +249,13 @@ fn acc_diag(out0: u32, sec: u32, x: u32, src: u32, w: vec2<f32>) {
     let r = 2u * y + (e % 4u) / 2u;
     let c = 2u * y + e % 2u;
     let site = x + prm.Lx * y;
-    kahan_add(out0 + sec * 4u * N + 4u * site + e % 4u, cmul(w, scr[src + r * M + c]));
+    xout[out0 + sec * 4u * N + 4u * site + e % 4u] = scr[src + r * M + c];
   }
 }
 
-// Z = X1 op1(Y1) + X2 op2(Y2) (op: identity or ^+); adds w * [Tr Z, Tr sx Z, Tr sy Z, Tr sz Z]
-// (traces over the slice, sigma acting on the spin index) to acc[dst .. dst+3].
-fn acc_bond(dst: u32, x1: u32, y1: u32, d1: bool, x2: u32, y2: u32, d2: bool, w: vec2<f32>) {
+// Z = X1 op1(Y1) + X2 op2(Y2) (op: identity or ^+); xout[dst .. dst+3] = s [Tr Z, Tr sx Z, Tr sy Z, Tr sz Z]
+// (traces over the slice, sigma acting on the spin index)
+fn put_bond(dst: u32, x1: u32, y1: u32, d1: bool, x2: u32, y2: u32, d2: bool, s: f32) {
   let M = prm.M;
   for (var e = lid; e < 2u * M; e += WG) {
     let r = e / 2u;                 // row (y, s')
@@ -272,10 +278,10 @@ fn acc_bond(dst: u32, x1: u32, y1: u32, d1: bool, x2: u32, y2: u32, d2: bool, w:
       zs[2u * sp + e % 2u] += red[e];
     }
     let i = vec2<f32>(0.0, 1.0);
-    kahan_add(dst, cmul(w, zs[0] + zs[3]));
-    kahan_add(dst + 1u, cmul(w, zs[1] + zs[2]));
-    kahan_add(dst + 2u, cmul(w, cmul(i, zs[1] - zs[2])));   // -i Z_10 + i Z_01
-    kahan_add(dst + 3u, cmul(w, zs[0] - zs[3]));
+    xout[dst] = s * (zs[0] + zs[3]);
+    xout[dst + 1u] = s * (zs[1] + zs[2]);
+    xout[dst + 2u] = s * cmul(i, zs[1] - zs[2]);   // -i Z_10 + i Z_01
+    xout[dst + 3u] = s * (zs[0] - zs[3]);
   }
   workgroupBarrier();
 }
@@ -300,7 +306,6 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   let slot = b * prm.P + p;
   let MM = M * M;
   let base = slot * prm.slotStride;
-  let out0 = slot * prm.nOut;
   // scratch blocks of this slot
   let oGL = base;                    // g^L_x, x = 0..Lx-1
   let oNL = base + Lx * MM;          // n^L_x
@@ -314,15 +319,13 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   let oAL = oG + 2u * MM;            // (A_L)_xx, ping-pong pair
   let oXH = oAL + 2u * MM;           // ^+ of the block inverted last
 
-  // energies k = p, p + P, ... of this lane, one after the other (the scratch is reused)
-  for (var k = p; k < prm.nE; k += prm.P) {
-    let e0 = epts[2u * k];
-    let e1 = epts[2u * k + 1u];
+  // energies of this lane, one after the other (the scratch is reused)
+  for (var kk = p; kk < prm.nE; kk += prm.P) {
+    let k = prm.kBase + kk;
+    let out0 = (kk * prm.nB + b) * prm.nOut;
+    let e0 = epts[k];
     let z = e0.xy;
-    let wG = e0.zw;
-    if (lid == 0u) {
-      shared_u = select(0u, 1u, any(wG != vec2<f32>(0.0))) | select(0u, 2u, e1.x != 0.0) | select(0u, 4u, e1.y != 0.0);
-    }
+    if (lid == 0u) { shared_u = u32(e0.z); }
     let flags = workgroupUniformLoad(&shared_u);
     let needG = (flags & 1u) != 0u;
     let needL = (flags & 2u) != 0u;
@@ -376,13 +379,12 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
             }
           }
           if (kind == KIND_G) {
-            let wq = select(vec2<f32>(select(e1.y, e1.x, isL), 0.0), wG, q == 0u);
-            acc_diag(out0, q, x, tgt, wq);
+            put_diag(out0, q, x, tgt);
             if (q > 0u && !last) {
               // (A_L)_{x+1,x} = u [G_{x+1,x+1} n^L_x + (A_L)_{x+1,x+1} g^L_x^+]
               // (A_R)_{x+1,x} = u [n^R_{x+1} G_xx^+ + g^R_{x+1} (A_R)_xx]
-              acc_bond(out0 + 12u * N + 8u * x + 4u * (q - 1u), select(oNR, oGp, isL), select(oGx, oNL + x * MM, isL), !isL,
-                       select(oGR, oALp, isL), select(oAR, oGL + x * MM, isL), isL, u * wq);
+              put_bond(out0 + 12u * N + 8u * x + 4u * (q - 1u), select(oNR, oGp, isL), select(oGx, oNL + x * MM, isL), !isL,
+                       select(oGR, oALp, isL), select(oAR, oGL + x * MM, isL), isL, u);
             }
           }
         }

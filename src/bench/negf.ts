@@ -8,11 +8,13 @@
  * Case: SPEC §5-like driven AFM metal edge: J = 3.79, wide-band Γ = 2, T = 0.01, muL = -3.0,
  * muR = -3.5 (bias 0.5), deterministic random unit spins.
  *
- * RGF flop count (real flops, complex multiply-add = 8): per energy point the kernel performs
+ * RGF flop count (real flops, complex multiply-add = 8): per energy point evaluated (each once: the
+ * K15 and G7 rules of a panel share their nodes) the kernel performs
  * 3Lx - 1 block inversions (Gauss-Jordan, M³ complex multiply-adds each) and 2 block products
  * (M³ each) per sandwich X W X†: 2 per left step if A_L is needed, 2 per right step if A_R is
  * needed, 2 + 2 per Green's-function step; bond traces and accumulations are O(M²) and not counted.
- * Achieved GFLOP/s = counted flops of all passes / wall time of the batch (upload, kernels, readback).
+ * Achieved GFLOP/s = counted flops of all evaluated energies / wall time of the batch (upload, kernels,
+ * readbacks of every refinement round).
  */
 import { findPython } from './python.js';
 import { execFileSync } from 'node:child_process';
@@ -59,7 +61,7 @@ export function fieldAccuracy(field: ArrayLike<number>[], ref: ArrayLike<number>
   return { corrFperp: sab / Math.sqrt(saa * sbb), relMaxF: d / m };
 }
 
-/** Counted real flops of one configuration over the energies of one pass (see the file comment). */
+/** Counted real flops of one configuration over the energies of one group (see the file comment). */
 export function rgfFlops(Lx: number, Ly: number, e: RgfEnergies): number {
   const M = 2 * Ly, blk = 8 * M ** 3;
   let ops = 0;
@@ -105,7 +107,8 @@ async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: NegfResult 
   const acc = ref ? fieldAccuracy(r1.field, ref.field, cases[0].spins as number[][]) : { corrFperp: NaN, relMaxF: NaN };
   const best = Number.isFinite(perConfig8) ? perConfig8 : perConfig1;
   const t: GpuTiming = { perConfig1, perConfig8, gflops: flops / best / 1e9, acc, points: r1.meta.energyPoints, estimate: r1.meta.errorEstimate };
-  log(`NEGF GPU ${Lx}x${Ly}: ${perConfig1.toFixed(3)} s/config (batch 1), ${perConfig8.toFixed(3)} s/config (batch 8), ${t.gflops.toFixed(2)} GFLOP/s`);
+  log(`NEGF GPU ${Lx}x${Ly}: ${perConfig1.toFixed(3)} s/config (batch 1), ${perConfig8.toFixed(3)} s/config (batch 8), ${t.gflops.toFixed(2)} GFLOP/s; ` +
+    `${r1.meta.energyPoints} points; ${r1.meta.method.replace(/^.*bias window: /, '')}`);
   return t;
 }
 
@@ -165,8 +168,9 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
     note:
       `Case: J = 3.79, wide-band Γ = 2, T = 0.01, muL = −3.0, muR = −3.5, random spins, periodic y. Accuracy of the field against the ` +
       `f64 adaptive solution of the same configuration (corr F⊥: Pearson over all components; max|ΔF|/max|F|). GPU: contour + adaptive G7K15 bias window ` +
-      `(per-panel K15 and G7 passes, bisection to rtol 1e-5 of the output scales, src/negf/gpuAdaptive.ts) plus the contour check and ` +
-      `bound-state count passes; "estimate" is meta.errorEstimate (quadrature K15−G7 + f32 budget). numpy: scripts/baselines/negf_numpy.py, ${py ?? 'not run'}; its error is the cut Lorentzian tails and η.`,
+      `(K15 and G7 sums of each panel from the same 15 nodes, bisection to rtol 1e-5 of the output scales, one kernel run and readback per round, ` +
+      `src/negf/gpuAdaptive.ts) plus the contour check and bound-state count sets; energy points = distinct energies evaluated; ` +
+      `"estimate" is meta.errorEstimate (quadrature K15−G7 + f32 budget). numpy: scripts/baselines/negf_numpy.py, ${py ?? 'not run'}; its error is the cut Lorentzian tails and η.`,
     columns: ['lattice', 'solver', 'energy points', 's / config', 'corr F⊥', 'max|ΔF|/max|F|', 'estimate'],
     rows,
   };

@@ -1,14 +1,15 @@
 /**
- * Kernel passes of the GPU NEGF solver and the adaptive refinement of its real-axis window
- * (host side; the GPU work is done by gpuSolver.ts).
+ * Kernel work of the GPU NEGF solver and the adaptive refinement of its real-axis window (host side;
+ * the GPU work is done by gpuSolver.ts).
  *
- * A pass is one GpuRgf run: a list of energies with weights (wG complex on G, wL, wR on A_L, A_R)
- * whose weighted sums the kernel returns per configuration. Adaptive refinement evaluates every
- * G7K15 panel of the bias window as two passes of its own, so each panel's sums come back
- * separately:
- *   K15  the 15 Kronrod points (wL, wR as in grid.ts `addRealPanel`; wG = −2i·wWin, whose
- *        Re Tr G sum is −Σ wWin Tr A, the panel's share of the scattering-state count)
- *   G7   the 7 embedded Gauss points with G7 weights (K15 − Err),
+ * A group is a list of energies with one or more weight sets over them (wG complex on G, wL, wR on
+ * A_L, A_R); the kernel evaluates each energy once and returns every set's weighted sums per
+ * configuration (gpuRgf.ts `enqueueSets`), and any number of groups share one kernel run. Adaptive
+ * refinement evaluates every G7K15 panel of the bias window as a group of its own, so each panel's
+ * sums come back separately, with two sets on the panel's 15 nodes:
+ *   K15  the Kronrod weights (wL, wR as in grid.ts `addRealPanel`; wG = −2i·wWin, whose Re Tr G sum
+ *        is −Σ wWin Tr A, the panel's share of the scattering-state count)
+ *   G7   the embedded Gauss weights (K15 − Err; zero on the 8 Kronrod-only nodes),
  * and K15 − G7 is the f64 solver's panel error (solver.ts `panelError`). Differences: the error of
  * a panel is the max, not the sum, over outputs and configurations of a batch, each output
  * normalised by its scale (max |n_i|, max |m_i|, max |lead current| of that configuration), and a
@@ -16,38 +17,71 @@
  * size) is not split, since bisection cannot reduce rounding. `chooseSplits` picks, per round, the
  * worst panels whose removal brings the summed normalised error below rtol/2.
  */
-import type { RgfEnergies } from './gpuRgf.js';
+import type { RgfEnergies, RgfWeightSet } from './gpuRgf.js';
 import { leadSelfEnergy, type NegfSystem } from './model.js';
 import { GridBuilder, type EnergyGrid } from './grid.js';
 
-export interface Pass {
-  name: 'main' | 'check' | 'count' | 'panel' | 'panelCheck';
-  e: RgfEnergies;
+export type SetName = 'main' | 'check' | 'count' | 'panel' | 'panelCheck';
+
+/** Weights of one set over all energies of its group: [wG re, wG im, wL, wR] or null (all zero). */
+export type WeightPick = (k: number) => [number, number, number, number] | null;
+
+export interface Group {
+  /** energies (re, im interleaved), K points */
+  z: Float64Array;
   /** Σ(z_k) for both leads (they are identical), K·M·M complex f32 */
   sigma: Float32Array;
+  /** weight sets over all K energies of the group (k0 relative to the group) */
+  sets: (RgfWeightSet & { name: SetName })[];
 }
 
-/** Select grid points and assign them pass weights (wG complex, wL, wR); null if none is left. */
-export function makePass(
-  name: Pass['name'], sys: NegfSystem, g: EnergyGrid,
-  pick: (k: number) => [number, number, number, number] | null,
-): Pass | null {
-  const z: number[] = [], wG: number[] = [], wL: number[] = [], wR: number[] = [];
+/**
+ * The grid points with a nonzero weight in any of the named sets, and those sets over them; null if
+ * no point is left.
+ */
+export function makeGroup(sys: NegfSystem, g: EnergyGrid, picks: [SetName, WeightPick][]): Group | null {
+  const ks: number[] = [];
+  const w = picks.map(() => [] as [number, number, number, number][]);
   for (let k = 0; k < g.K; k++) {
-    const w = pick(k);
-    if (!w || w.every((v) => v === 0)) continue;
-    z.push(g.z[2 * k], g.z[2 * k + 1]);
-    wG.push(w[0], w[1]);
-    wL.push(w[2]);
-    wR.push(w[3]);
+    const row = picks.map(([, pick]): [number, number, number, number] => pick(k) ?? [0, 0, 0, 0]);
+    if (row.every((v) => v.every((x) => x === 0))) continue;
+    ks.push(k);
+    row.forEach((v, q) => w[q].push(v));
   }
-  const K = wL.length;
+  const K = ks.length;
   if (K === 0) return null;
   const MM = sys.M * sys.M;
+  const z = new Float64Array(2 * K);
   const sigma = new Float32Array(2 * K * MM);
-  for (let k = 0; k < K; k++) sigma.set(leadSelfEnergy(sys, z[2 * k], z[2 * k + 1]), 2 * k * MM);
-  const f = (a: number[]) => Float64Array.from(a);
-  return { name, e: { z: f(z), wG: f(wG), wL: f(wL), wR: f(wR) }, sigma };
+  ks.forEach((k, j) => {
+    z[2 * j] = g.z[2 * k];
+    z[2 * j + 1] = g.z[2 * k + 1];
+    sigma.set(leadSelfEnergy(sys, g.z[2 * k], g.z[2 * k + 1]), 2 * j * MM);
+  });
+  const sets = picks.map(([name], q) => ({
+    name, k0: 0,
+    wG: Float64Array.from(w[q].flatMap((v) => [v[0], v[1]])),
+    wL: Float64Array.from(w[q].map((v) => v[2])),
+    wR: Float64Array.from(w[q].map((v) => v[3])),
+  }));
+  return { z, sigma, sets };
+}
+
+/**
+ * The energies a group makes the kernel evaluate, with weights nonzero exactly where it computes
+ * G, A_L, A_R (for flop counts): per energy the sum of |weights| over the sets.
+ */
+export function groupEnergies(g: Group): RgfEnergies {
+  const K = g.z.length / 2;
+  const e: RgfEnergies = { z: g.z, wG: new Float64Array(2 * K), wL: new Float64Array(K), wR: new Float64Array(K) };
+  for (const s of g.sets) {
+    for (let k = 0; k < K; k++) {
+      e.wG[2 * k] += Math.abs(s.wG[2 * k]) + Math.abs(s.wG[2 * k + 1]);
+      e.wL[k] += Math.abs(s.wL[k]);
+      e.wR[k] += Math.abs(s.wR[k]);
+    }
+  }
+  return e;
 }
 
 /** A real-axis panel [a, b] of the window integral (inWindow: part of the bias window proper). */
@@ -58,19 +92,18 @@ export interface PanelSpec {
 }
 
 /**
- * The K15 and G7 passes of one panel (see the module doc), or null when every weight is exactly zero
- * (a bisected panel far in the Fermi tails, where f_L - f̄ and f_R - f̄ round to 0): such a panel
- * contributes nothing and has no error.
+ * The group of one panel (sets K15 and G7, see the module doc), or null when every weight is exactly
+ * zero (a bisected panel far in the Fermi tails, where f_L - f̄ and f_R - f̄ round to 0): such a
+ * panel contributes nothing and has no error.
  */
-export function panelPasses(sys: NegfSystem, p: PanelSpec, eta: number): [Pass, Pass] | null {
+export function panelGroup(sys: NegfSystem, p: PanelSpec, eta: number): Group | null {
   const gb = new GridBuilder(sys.muL, sys.muR, sys.T, eta);
   gb.addRealPanel(p.a, p.b, p.inWindow);
   const g = gb.build();
-  const k15 = makePass('panel', sys, g, (k) => [0, -2 * g.wWin[k], g.wL[k], g.wR[k]]);
-  const g7 = makePass('panelCheck', sys, g, (k) => [0, 0, g.wL[k] - g.wLErr[k], g.wR[k] - g.wRErr[k]]);
-  if (!k15 && !g7) return null;
-  if (!k15 || !g7) throw new Error(`panel [${p.a}, ${p.b}]: the K15 and G7 rules disagree on which weights vanish`);
-  return [k15, g7];
+  return makeGroup(sys, g, [
+    ['panel', (k) => [0, -2 * g.wWin[k], g.wL[k], g.wR[k]]],
+    ['panelCheck', (k) => [0, 0, g.wL[k] - g.wLErr[k], g.wR[k] - g.wRErr[k]]],
+  ]);
 }
 
 /** Normalised max of a vector of outputs [n_i, m_i (xyz) for i < N, then 8 lead currents]. */

@@ -4,20 +4,23 @@
  * weighted sums mapped onto the f64 `NegfSums` and turned into observables by `assembleResult`.
  *
  * Grid: equilibrium contour at μ̄ = (muL+muR)/2 exactly as in `solveNegf`, plus the bias window:
- *   adaptive (default): `realPanels` (default 2) G7K15 panels per window sub-interval, each
- *     evaluated as its own K15 and G7 pass and bisected per batch until the summed normalised
- *     K15 − G7 error is ≤ rtol (gpuAdaptive.ts; one readback per refinement round);
+ *   adaptive (default): `realPanels` (default 2) G7K15 panels per window sub-interval, the K15 and
+ *     G7 sums of each from its 15 nodes, bisected per batch until the summed normalised
+ *     K15 − G7 error is ≤ rtol (gpuAdaptive.ts; one kernel run and readback per refinement round);
  *     meta.quadratureError = per output, contour estimate + Σ_panels |K15 − G7|;
- *   fixed (`adaptive: false`): the same initial panels folded into the main pass, one grid for
+ *   fixed (`adaptive: false`): the same initial panels folded into the main set, one grid for
  *     every configuration and step (dynamics); the estimate is the signed K15 − G7 sum as in f64.
  *
- * Static passes (each one GpuRgf run over the batch, queued back to back, one readback):
+ * Static weight sets (one group of energies: contour, arc and, in fixed mode, window points; each
+ * energy evaluated once, gpuAdaptive.ts `makeGroup`):
  *   main   contour points (weights wG on G) and real-axis points (wL, wR on A_L, A_R);
  *   check  the embedded G7 rule of every panel (weights K15 − Err), so that main − check is the
  *          f64 solver's error sum Σ wErr·X (K15 − G7) for n_i, m_i and the lead currents;
  *   count  (bias window only) bound-state weight N_tot − N_sc: arc points with wG = wN, window
  *          points with wG = −2i·wWin, since Re(−2i·wWin Tr G) = wWin Tr A (A = i(G − G†); the η
  *          part of A differs from A_L + A_R by 2ηGG†, invisible at the grid's nodes).
+ * Host round trips: the static group and the initial window panels go into one kernel run (one
+ * submit, one readback); each refinement round is one more run with all of its new panels.
  * The kernel returns site-diagonal blocks and slice-traced inter-column blocks only, so currents
  * come from exact per-energy continuity instead of the f64 lead formula:
  *   J^c_x = 2t Im Σ_a bond[x][a][c]   (c = 0 particle, 1-3 Pauli spin; the non-equilibrium part
@@ -39,12 +42,11 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import { describe } from '../gpu/context.js';
-import { readF32, storageBuffer } from '../gpu/buffers.js';
 import { GpuRgf, type RgfEnergies, type RgfCapacity } from './gpuRgf.js';
 import { buildSystem, packSpins, type NegfCase, type NegfSystem } from './model.js';
 import { buildEnergyGrid, windowIntervals, type EnergyGrid, type GridOptions } from './grid.js';
 import { assembleResult, emptySums, siteDensities, spectralBound, type NegfResult, type NegfSums } from './solver.js';
-import { chooseSplits, makePass, normalisedMax, panelPasses, type Pass, type PanelSpec } from './gpuAdaptive.js';
+import { chooseSplits, groupEnergies, makeGroup, normalisedMax, panelGroup, type Group, type PanelSpec, type SetName, type WeightPick } from './gpuAdaptive.js';
 import { spinTraces } from './rgf.js';
 
 /** Relative f32 rounding budget of n_i, m_i and the currents (10x the worst kernel error measured). */
@@ -136,13 +138,16 @@ interface WindowSums {
   rounds: number;
 }
 
+/** Sums of weight set s of a group for configuration b. */
+type PanelSums = (s: number, b: number) => PassSums;
+
 /** Output scales of one configuration (gpuAdaptive.ts `normalisedMax`). */
 type Scale = { n: number; m: number; I: number };
 
-/** Bytes of results buffer for the panel passes of one refinement chunk (one readback each). */
+/** Bytes of the kernel's weight-set sums (Kahan pairs) per run: bounds the panels per run. */
 const RESULT_BYTES = 64 * 2 ** 20;
 
-/** Host side of the GPU solver for one setup: grid, passes, kernel; solves batches of spin configurations. */
+/** Host side of the GPU solver for one setup: grid, weight sets, kernel; solves batches of spin configurations. */
 export class GpuNegfSolver {
   readonly N: number;
   /** the static grid: contour, window arc and (fixed mode) the real-axis panels */
@@ -150,12 +155,14 @@ export class GpuNegfSolver {
   readonly device: string;
   /** adaptive window refinement (see gpuAdaptive.ts), or the fixed grid */
   readonly adaptive: boolean;
-  private readonly passes: Pass[];
-  private readonly results: GPUBuffer;
-  /** panel passes per readback (adaptive mode) */
-  private readonly panelsPerChunk: number;
+  /** the static weight sets (main, then check and count when run) over the static energies */
+  private readonly staticGroup: Group;
   private readonly contourPoints: number;
-  private lastPanelEnergies: RgfEnergies[] = [];
+  /** initial window panels and their groups (null: all weights vanish) */
+  private readonly initialGroups: (Group | null)[];
+  private lastGroups: Group[] = [];
+  /** kernel runs (each one submit and one readback) of the last batch */
+  private lastRuns = 0;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -163,20 +170,18 @@ export class GpuNegfSolver {
     private readonly sys: NegfSystem,
     private readonly rgf: GpuRgf,
     grid: EnergyGrid,
-    passes: Pass[],
+    staticGroup: Group,
     private readonly initialPanels: PanelSpec[],
     private readonly refine: { rtol: number; maxRealPoints: number },
   ) {
     this.N = sys.Lx * sys.Ly;
     this.grid = grid;
-    this.passes = passes;
+    this.staticGroup = staticGroup;
     this.adaptive = initialPanels.length > 0;
     this.device = describe(ctx.info);
-    this.contourPoints = passes[0].e.wL.reduce((n, w, k) => n + (w === 0 && passes[0].e.wR[k] === 0 ? 1 : 0), 0);
-    const stride = rgf.cap.maxBatch * rgf.layout.perConfig * 8;
-    this.panelsPerChunk = Math.max(1, Math.floor(RESULT_BYTES / (2 * stride)));
-    const slots = Math.max(passes.length, this.adaptive ? 2 * Math.min(this.panelsPerChunk, refine.maxRealPoints / 15) : 0);
-    this.results = storageBuffer(ctx, slots * stride, 'negf.results');
+    const main = staticGroup.sets[0];
+    this.contourPoints = main.wL.reduce((n, w, k) => n + (w === 0 && main.wR[k] === 0 && (main.wG[2 * k] !== 0 || main.wG[2 * k + 1] !== 0) ? 1 : 0), 0);
+    this.initialGroups = initialPanels.map((p) => panelGroup(sys, p, grid.eta));
   }
 
   static async create(ctx: GpuContext, setup: NegfSetup, opts: GpuNegfOptions = {}): Promise<GpuNegfSolver> {
@@ -200,37 +205,38 @@ export class GpuNegfSolver {
         for (let p = 0; p < realPanels; p++) initialPanels.push({ a: a + ((b - a) * p) / realPanels, b: a + ((b - a) * (p + 1)) / realPanels, inWindow });
       }
     }
-    const main = makePass('main', sys, grid, (k) =>
-      grid.kind[k] === 0 ? [grid.wG[2 * k], grid.wG[2 * k + 1], 0, 0] : [0, 0, grid.wL[k], grid.wR[k]],
-    );
-    if (!main) throw new Error('grid: no energy points');
-    const passes = [main];
+    const picks: [SetName, WeightPick][] = [
+      ['main', (k) => (grid.kind[k] === 0 ? [grid.wG[2 * k], grid.wG[2 * k + 1], 0, 0] : [0, 0, grid.wL[k], grid.wR[k]])],
+    ];
     if (opts.errorEstimate ?? true) {
-      const check = makePass('check', sys, grid, (k) =>
+      picks.push(['check', (k) =>
         grid.kind[k] === 0
           ? [grid.wG[2 * k] - grid.wGErr[2 * k], grid.wG[2 * k + 1] - grid.wGErr[2 * k + 1], 0, 0]
-          : [0, 0, grid.wL[k] - grid.wLErr[k], grid.wR[k] - grid.wRErr[k]],
-      );
-      if (check) passes.push(check);
+          : [0, 0, grid.wL[k] - grid.wLErr[k], grid.wR[k] - grid.wRErr[k]]]);
     }
     if ((opts.boundStates ?? true) && grid.window) {
-      const count = makePass('count', sys, grid, (k) =>
-        grid.kind[k] === 0 ? (nonzero(grid.wN, k) ? [grid.wN[2 * k], grid.wN[2 * k + 1], 0, 0] : null) : [0, -2 * grid.wWin[k], 0, 0],
-      );
-      if (count) passes.push(count);
+      picks.push(['count', (k) =>
+        grid.kind[k] === 0 ? (nonzero(grid.wN, k) ? [grid.wN[2 * k], grid.wN[2 * k + 1], 0, 0] : null) : [0, -2 * grid.wWin[k], 0, 0]]);
     }
-    const maxEnergies = Math.max(15, ...passes.map((p) => p.e.wL.length));
+    const staticGroup = makeGroup(sys, grid, picks);
+    if (!staticGroup) throw new Error('grid: no energy points');
+    // capacity of one run: the static sets plus up to panelsPerRun panels (15 points, 2 sets each);
+    // a refinement round adds at most maxRealPoints/15 panels
+    const perConfig = 12 * sys.Lx * sys.Ly + 8 * (sys.Lx - 1);
+    const panelsPerRun = Math.max(1, Math.min(Math.ceil(maxRealPoints / 15) + initialPanels.length, Math.floor(RESULT_BYTES / (2 * maxBatch * perConfig * 16))));
     const model = { Lx: sys.Lx, Ly: sys.Ly, periodicY: sys.lat.periodicY, t: sys.t, J: sys.J, onsite: sys.onsite };
-    const rgf = await GpuRgf.create(ctx, model, { maxBatch, maxEnergies, ...opts.rgf });
-    return new GpuNegfSolver(ctx, setup, sys, rgf, grid, passes, initialPanels, { rtol, maxRealPoints });
+    const rgf = await GpuRgf.create(ctx, model, {
+      maxBatch, maxEnergies: staticGroup.z.length / 2 + 15 * panelsPerRun, maxSets: staticGroup.sets.length + 2 * panelsPerRun, ...opts.rgf,
+    });
+    return new GpuNegfSolver(ctx, setup, sys, rgf, grid, staticGroup, initialPanels, { rtol, maxRealPoints });
   }
 
   /**
-   * The energies and weights of each pass: main, then check and count when run, then (adaptive
-   * mode) the K15 and G7 passes of every panel evaluated for the last batch solved.
+   * The energies the kernel evaluated for the last batch, one entry per group (the static group,
+   * then every window panel): weights nonzero exactly where G, A_L, A_R were computed.
    */
   passEnergies(): RgfEnergies[] {
-    return [...this.passes.map((p) => p.e), ...this.lastPanelEnergies];
+    return this.lastGroups.map(groupEnergies);
   }
 
   /**
@@ -244,18 +250,41 @@ export class GpuNegfSolver {
     return out;
   }
 
-  /** Run passes back to back (each copied to its slot of `results`), one readback; sums(j, b) of pass j, configuration b. */
-  private async runPasses(spins32: Float32Array, B: number, passes: Pass[]): Promise<(j: number, b: number) => PassSums> {
-    const { rgf, ctx } = this;
-    const stride = rgf.cap.maxBatch * rgf.layout.perConfig * 8;
-    passes.forEach((p, j) => {
-      rgf.enqueue(spins32, p.e, p.sigma, p.sigma);
-      const enc = ctx.device.createCommandEncoder();
-      enc.copyBufferToBuffer(rgf.output, 0, this.results, j * stride, B * rgf.layout.perConfig * 8);
-      ctx.device.queue.submit([enc.finish()]);
-    });
-    const raw = await readF32(ctx, this.results, (passes.length * stride) / 4);
-    return (j, b) => this.passSums(raw, j, b, stride / 4);
+  /**
+   * Evaluate groups in as few kernel runs as the capacity allows (normally one: one submit, one
+   * readback); sums(g, s, b) of set s of group g, configuration b.
+   */
+  private async runGroups(spins32: Float32Array, B: number, groups: Group[]): Promise<(g: number, s: number, b: number) => PassSums> {
+    const { rgf } = this;
+    const MM2 = 2 * this.sys.M * this.sys.M;
+    const maxK = rgf.cap.maxEnergies, maxS = rgf.cap.maxSets ?? 1;
+    const at: { raw: Float64Array; s0: number }[] = [];
+    this.lastGroups.push(...groups);
+    for (let g0 = 0; g0 < groups.length;) {
+      let g1 = g0, K = 0, S = 0;
+      while (g1 < groups.length && (g1 === g0 || (K + groups[g1].z.length / 2 <= maxK && S + groups[g1].sets.length <= maxS))) {
+        K += groups[g1].z.length / 2;
+        S += groups[g1].sets.length;
+        g1++;
+      }
+      const z = new Float64Array(2 * K), sigma = new Float32Array(K * MM2);
+      const sets = [];
+      const first: number[] = [];
+      for (let g = g0, k = 0; g < g1; g++) {
+        const grp = groups[g];
+        z.set(grp.z, 2 * k);
+        sigma.set(grp.sigma, k * MM2);
+        first.push(sets.length);
+        for (const w of grp.sets) sets.push({ ...w, k0: k + w.k0 });
+        k += grp.z.length / 2;
+      }
+      rgf.enqueueSets(spins32, z, sigma, sigma, sets);
+      this.lastRuns++;
+      const raw = await rgf.readSets();
+      for (const s0 of first) at.push({ raw, s0 });
+      g0 = g1;
+    }
+    return (g, s, b) => this.passSums(at[g].raw, at[g].s0 + s, b, B);
   }
 
   private async solveBatch(configs: NegfCase['spins'][], first: number): Promise<GpuNegfResult[]> {
@@ -271,11 +300,17 @@ export class GpuNegfSolver {
     });
     const spins32 = new Float32Array(3 * N * B);
     packed.forEach((s, b) => spins32.set(s, 3 * N * b));
-    const sums = await this.runPasses(spins32, B, this.passes);
-    this.lastPanelEnergies = [];
-    const win = this.adaptive ? await this.refineWindow(packed, spins32, sums) : null;
+    this.lastGroups = [];
+    this.lastRuns = 0;
+    // round 0: the static sets and the initial window panels in one run
+    const initial = this.initialGroups.filter((g): g is Group => g !== null);
+    const sums = await this.runGroups(spins32, B, [this.staticGroup, ...initial]);
+    const stat = (s: number, b: number) => sums(0, s, b);
+    let q = 0;
+    const initialSums = this.initialGroups.map((g) => (g ? 1 + q++ : -1)).map((g) => (g < 0 ? null : (s: number, b: number) => sums(g, s, b)));
+    const win = this.adaptive ? await this.refineWindow(packed, spins32, stat, initialSums) : null;
     const seconds = (performance.now() - t0) / 1000 / B;
-    return packed.map((spins, b) => this.assemble(spins, sums, b, seconds, B, win));
+    return packed.map((spins, b) => this.assemble(spins, stat, b, seconds, B, win));
   }
 
   /** [n_i, m_i (xyz), then the 8 lead currents] of the non-equilibrium part of a pass's sums */
@@ -290,55 +325,56 @@ export class GpuNegfSolver {
     return out;
   }
 
-  /** Evaluate panels (K15 and G7 pass each) for a batch, one readback per chunk of panelsPerChunk. */
-  private async evaluatePanels(specs: PanelSpec[], packed: Float64Array[], spins32: Float32Array, scales: Scale[]): Promise<PanelResult[]> {
-    const out: PanelResult[] = [];
-    for (let c0 = 0; c0 < specs.length; c0 += this.panelsPerChunk) {
-      const chunk = specs.slice(c0, c0 + this.panelsPerChunk);
-      const pairs = chunk.map((p) => panelPasses(this.sys, p, this.grid.eta));
-      const passes = pairs.flatMap((pp) => pp ?? []);
-      this.lastPanelEnergies.push(...passes.map((p) => p.e));
-      const sums = passes.length ? await this.runPasses(spins32, packed.length, passes) : undefined;
-      let q = -1;
-      chunk.forEach((spec, j) => {
-        const res: PanelResult = { spec, sums: [], count: [], err: [], e: 0, floor: 0 };
-        if (!pairs[j] || !sums) {
+  /**
+   * Panel results of a batch: sums[j](s, b) are the K15 (s = 0) and G7 (s = 1) sums of panel j,
+   * null for a panel whose weights all vanish; without `sums` the panels are evaluated in one run.
+   */
+  private async evaluatePanels(
+    specs: PanelSpec[], packed: Float64Array[], spins32: Float32Array, scales: Scale[],
+    sums?: (PanelSums | null)[],
+  ): Promise<PanelResult[]> {
+    if (!sums) {
+      const groups = specs.map((p) => panelGroup(this.sys, p, this.grid.eta));
+      const live = groups.filter((g): g is Group => g !== null);
+      const run = live.length ? await this.runGroups(spins32, packed.length, live) : null;
+      let q = 0;
+      sums = groups.map((g) => (g ? q++ : -1)).map((g) => (g < 0 || !run ? null : (s: number, b: number) => run(g, s, b)));
+    }
+    return specs.map((spec, j) => {
+      const res: PanelResult = { spec, sums: [], count: [], err: [], e: 0, floor: 0 };
+      const ps = sums![j];
+      packed.forEach((spins, b) => {
+        if (!ps) {
           // all weights vanish: an exact zero contribution with zero error
           const zero = this.zeroSums();
-          packed.forEach((spins) => {
-            res.sums.push(zero);
-            res.count.push(0);
-            res.err.push(this.windowOutputs(spins, zero).fill(0));
-          });
-          out.push(res);
+          res.sums.push(zero);
+          res.count.push(0);
+          res.err.push(this.windowOutputs(spins, zero).fill(0));
           return;
         }
-        q++;
-        packed.forEach((spins, b) => {
-          const k15 = sums(2 * q, b);
-          const err = this.windowOutputs(spins, combine(k15, sums(2 * q + 1, b), -1));
-          res.sums.push({ ...k15, G: new Float64Array(k15.G.length) });
-          res.count.push(traceSum(k15.G, this.N));
-          res.err.push(err);
-          res.e = Math.max(res.e, normalisedMax(err, this.N, scales[b]));
-          res.floor = Math.max(res.floor, F32_BUDGET * normalisedMax(this.windowOutputs(spins, k15), this.N, scales[b]));
-        });
-        out.push(res);
+        const k15 = ps(0, b);
+        const err = this.windowOutputs(spins, combine(k15, ps(1, b), -1));
+        res.sums.push({ ...k15, G: new Float64Array(k15.G.length) });
+        res.count.push(traceSum(k15.G, this.N));
+        res.err.push(err);
+        res.e = Math.max(res.e, normalisedMax(err, this.N, scales[b]));
+        res.floor = Math.max(res.floor, F32_BUDGET * normalisedMax(this.windowOutputs(spins, k15), this.N, scales[b]));
       });
-    }
-    return out;
+      return res;
+    });
   }
 
   /**
-   * Adaptive bias-window integral of a batch (gpuAdaptive.ts): evaluate the initial panels, then
-   * bisect the worst panels (error max over the batch) round by round until the summed normalised
-   * error is ≤ rtol, no panel is above its f32 floor, or the Kronrod points reach maxRealPoints.
+   * Adaptive bias-window integral of a batch (gpuAdaptive.ts): the initial panels (evaluated with
+   * the static sets), then bisect the worst panels (error max over the batch) round by round, one
+   * kernel run per round, until the summed normalised error is ≤ rtol, no panel is above its f32
+   * floor, or the Kronrod points reach maxRealPoints.
    */
-  private async refineWindow(packed: Float64Array[], spins32: Float32Array, contour: (j: number, b: number) => PassSums): Promise<WindowSums | null> {
+  private async refineWindow(packed: Float64Array[], spins32: Float32Array, contour: PanelSums, initial: (PanelSums | null)[]): Promise<WindowSums | null> {
     if (this.initialPanels.length === 0) return null;
     const { N } = this;
     const unit: Scale = { n: 1, m: 1, I: 1 };
-    let panels = await this.evaluatePanels(this.initialPanels, packed, spins32, packed.map(() => unit));
+    let panels = await this.evaluatePanels(this.initialPanels, packed, spins32, packed.map(() => unit), initial);
     let evaluated = panels.length, rounds = 0;
     const windowSum = (b: number) => panels.reduce((s, p) => combine(s, p.sums[b]), this.zeroSums());
     // scales of each configuration from the initial panels: max |n_i|, max |m_i|, max |lead current|
@@ -386,12 +422,12 @@ export class GpuNegfSolver {
     return { G: new Float64Array(8 * this.N), A: new Float64Array(8 * this.N), J: new Float64Array(4 * (this.sys.Lx - 1)) };
   }
 
-  /** f64 sums of pass j, configuration b (see PassSums) */
-  private passSums(raw: Float32Array, j: number, b: number, strideF: number): PassSums {
+  /** f64 sums of weight set `set`, configuration b of a run's readSets() (see PassSums) */
+  private passSums(raw: Float64Array, set: number, b: number, B: number): PassSums {
     const { N } = this;
     const { Lx } = this.sys;
     const L = this.rgf.layout;
-    const o = j * strideF + 2 * b * L.perConfig;
+    const o = 2 * (set * B + b) * L.perConfig;
     const { G, A, J } = this.zeroSums();
     for (let p = 0; p < 8 * N; p++) {
       G[p] = raw[o + 2 * L.gdiag + p];
@@ -448,10 +484,10 @@ export class GpuNegfSolver {
     return out;
   }
 
-  private assemble(spins: Float64Array, read: (j: number, b: number) => PassSums, b: number, seconds: number, B: number, win: WindowSums | null): GpuNegfResult {
-    const { N, sys, passes, grid } = this;
+  private assemble(spins: Float64Array, read: PanelSums, b: number, seconds: number, B: number, win: WindowSums | null): GpuNegfResult {
+    const { N, sys, grid, staticGroup } = this;
     const { Lx } = sys;
-    const at = (name: Pass['name']) => passes.findIndex((p) => p.name === name);
+    const at = (name: SetName) => staticGroup.sets.findIndex((p) => p.name === name);
     const main0 = read(0, b);
     // adaptive: the window panels' sums join the main pass (which then holds the contour only)
     const main = win ? combine(main0, win.sums[b]) : main0;
@@ -474,15 +510,16 @@ export class GpuNegfSolver {
     if (jn >= 0) {
       sums.countTotal = traceSum(read(jn, b).G, N) + (win ? win.count[b] : 0);
     }
-    const Kstatic = passes.reduce((n, p) => n + p.e.wL.length, 0);
-    const real = win ? 15 * win.evaluated : passes[0].e.wL.length - this.contourPoints;
-    const K = Kstatic + (win ? 22 * win.evaluated : 0);
+    // every energy the kernel evaluated for this batch (K15 and G7 share their nodes)
+    const Kstatic = staticGroup.z.length / 2;
+    const K = this.lastGroups.reduce((n, g) => n + g.z.length / 2, 0);
+    const real = win ? K - Kstatic : staticGroup.sets[0].wL.reduce((n, w, k) => n + (w !== 0 || staticGroup.sets[0].wR[k] !== 0 ? 1 : 0), 0);
     const window = !grid.window ? 'no bias window'
-      : win ? `adaptive G7K15 bias window: ${win.panels} panels after ${win.rounds} rounds, ${win.evaluated} evaluated (K15 + G7 pass each)`
+      : win ? `adaptive G7K15 bias window: ${win.panels} panels after ${win.rounds} rounds, ${win.evaluated} evaluated (${real} points, K15 and G7 sets on the same nodes)`
       : `fixed G7K15 bias window, ${real} points`;
     const r = assembleResult({ ...sys, spins }, sums, {
       method: `rgf-gpu-f32 batched; equilibrium contour at (muL+muR)/2 (${this.contourPoints} pts) + ${window}; ` +
-        `static passes ${passes.map((p) => `${p.name} ${p.e.wL.length}`).join(', ')}`,
+        `static group ${Kstatic} points, sets ${staticGroup.sets.map((p) => p.name).join(', ')}; ${this.lastRuns} kernel runs (one readback each)`,
       energyPoints: K, contourPoints: this.contourPoints, realAxisPoints: real,
       eta: grid.eta, seconds, device: this.device,
     }, grid.window !== null);
@@ -521,7 +558,6 @@ export class GpuNegfSolver {
 
   destroy(): void {
     this.rgf.destroy();
-    this.results.destroy();
   }
 }
 
