@@ -19,6 +19,10 @@
 import { findPython } from './python.js';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { GpuContext } from '../gpu/context.js';
 import { solveNegf, randomSpins, type NegfCase, type NegfResult } from '../negf/index.js';
 import { GpuNegfSolver } from '../negf/gpuSolver.js';
@@ -74,7 +78,7 @@ export function rgfFlops(Lx: number, Ly: number, e: RgfEnergies): number {
 
 const SETUP = { model: { t: 1, J: 3.79 }, leads: { kind: 'wide-band' as const, gamma: 2 }, muL: -3.0, muR: -3.5, temperature: 0.01 };
 
-function caseOf(Lx: number, Ly: number, seed: number): NegfCase {
+export function caseOf(Lx: number, Ly: number, seed: number): NegfCase {
   return { lattice: { Lx, Ly, periodicY: true }, ...SETUP, spins: randomSpins(Lx * Ly, seed) };
 }
 
@@ -83,7 +87,7 @@ interface GpuTiming { perConfig1: number; perConfig8: number; gflops: number; ac
 /** Batch-8 runs are skipped when 8 × the batch-1 time would exceed this (keeps the full bench < ~8 min on lavapipe). */
 const BATCH8_MAX_SECONDS = 60;
 
-async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: NegfResult | null, log: (s: string) => void): Promise<GpuTiming> {
+async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | null, log: (s: string) => void): Promise<GpuTiming> {
   const cases = Array.from({ length: 8 }, (_, b) => caseOf(Lx, Ly, 100 + b));
   const { spins: _s, ...setup } = cases[0];
   // warm-up on a 2-column lattice of the same width: compiles the same pipeline (Lx is a uniform)
@@ -131,11 +135,41 @@ function runNumpy(py: string | null, c: NegfCase): { seconds: number; field: num
   return { seconds: out.seconds, energies: out.energies, field: Array.from({ length: Lx * Ly }, (_, i) => f.slice(3 * i, 3 * i + 3)) };
 }
 
+/** The subset of an f64 solution the bench uses (field and grid metadata). */
+type F64Ref = Pick<NegfResult, 'field'> & { meta: Pick<NegfResult['meta'], 'energyPoints' | 'errorEstimate'> };
+
+/**
+ * The f64 TypeScript reference of one case, timed. With NEQSPIN_BENCH_F64_CACHE=<dir> the solution
+ * and its time are stored there keyed by the case, and reused by later runs (the f64 solver is
+ * deterministic): a GPU re-measurement at 32×24 need not repeat a 400 s single-threaded solve. A
+ * reused row says where and when it was timed, so it is never mistaken for a same-run timing.
+ */
+export function f64Reference(c: NegfCase, log: (s: string) => void): { ref: F64Ref; seconds: number; cached?: string } {
+  const dir = process.env.NEQSPIN_BENCH_F64_CACHE;
+  const key = createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 16);
+  const file = dir ? join(dir, `negf-f64-${c.lattice.Lx}x${c.lattice.Ly}-${key}.json`) : '';
+  if (file && existsSync(file)) {
+    const k = JSON.parse(readFileSync(file, 'utf8')) as { ref: F64Ref; seconds: number; host: string; date: string };
+    log(`NEGF f64 reference from ${file}`);
+    return { ref: k.ref, seconds: k.seconds, cached: `timed ${k.date} on ${k.host}, not in this run` };
+  }
+  const t0 = performance.now();
+  const r = solveNegf(c);
+  const seconds = (performance.now() - t0) / 1000;
+  const ref: F64Ref = { field: r.field, meta: { energyPoints: r.meta.energyPoints, errorEstimate: r.meta.errorEstimate } };
+  if (file) {
+    mkdirSync(dir!, { recursive: true });
+    const host = `${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+    writeFileAtomic(file, JSON.stringify({ ref, seconds, host, date: new Date().toISOString().slice(0, 10) }));
+  }
+  return { ref, seconds };
+}
+
 export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { quick: boolean; log: (s: string) => void }): Promise<Table[]> {
   const sizes: [number, number][] = quick ? [[8, 8]] : [[8, 8], [16, 8], [32, 24]];
   const py = findPython('numpy');
   const gpuCache = new Map<string, GpuTiming>();
-  const gpu = async (Lx: number, Ly: number, ref: NegfResult | null) => {
+  const gpu = async (Lx: number, Ly: number, ref: F64Ref | null) => {
     const key = `${Lx}x${Ly}`;
     if (!gpuCache.has(key)) gpuCache.set(key, await timeGpu(ctx, Lx, Ly, ref, log));
     return gpuCache.get(key)!;
@@ -146,14 +180,12 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
   for (const [Lx, Ly] of sizes) {
     const c = caseOf(Lx, Ly, 100);
     const lab = `${Lx}×${Ly}`;
-    const t0 = performance.now();
-    const ref = solveNegf(c);
-    const cpuSeconds = (performance.now() - t0) / 1000;
-    log(`NEGF f64 TS ${lab}: ${cpuSeconds.toFixed(2)} s (${ref.meta.energyPoints} points, estimate ${ref.meta.errorEstimate.toExponential(1)})`);
+    const { ref, seconds: cpuSeconds, cached } = f64Reference(c, log);
+    log(`NEGF f64 TS ${lab}: ${cpuSeconds.toFixed(2)} s${cached ? ` (${cached})` : ''} (${ref.meta.energyPoints} points, estimate ${ref.meta.errorEstimate.toExponential(1)})`);
     const g = await gpu(Lx, Ly, ref);
     rows.push([lab, 'GPU f32 batched (batch 1)', g.points, g.perConfig1, c6(g.acc.corrFperp), e(g.acc.relMaxF), e(g.estimate)]);
     rows.push([lab, 'GPU f32 batched (batch 8)', g.points, Number.isFinite(g.perConfig8) ? g.perConfig8 : `skipped (8 × batch 1 > ${BATCH8_MAX_SECONDS} s)`, '(same)', '(same)', '']);
-    rows.push([lab, 'f64 TypeScript, adaptive', ref.meta.energyPoints, cpuSeconds, 'reference', 'reference', e(ref.meta.errorEstimate)]);
+    rows.push([lab, `f64 TypeScript, adaptive${cached ? ` (${cached})` : ''}`, ref.meta.energyPoints, cpuSeconds, 'reference', 'reference', e(ref.meta.errorEstimate)]);
     const np = runNumpy(py, c);
     if (typeof np === 'string') {
       rows.push([lab, 'numpy f64 uniform grid', '–', np, '–', '–', '']);
