@@ -7,8 +7,9 @@
 // Geometry: 64 invocations per workgroup arranged TX (along n) × TY = 64/TX (along m); each owns a
 // TM×TN register block at rows mBase + i*TY + ly, columns nBase + j*TX + lx, so a workgroup covers
 // BM = 4·TY rows × BN = 4·TX columns. TX ∈ {4, 8, 16} is chosen by the host from N.
-//   TILED = true : k-slabs of BK staged in workgroup memory (2 barriers per slab) — the path for
-//                  real GPUs (A slab S·BK·BM ≤ 3·16·64 floats, B slab BK·BN ≤ 16·64: 16 KiB).
+//   TILED = true : k-slabs of BK staged in workgroup memory (2 barriers per slab) — GEMM variant
+//                  'tiled', and the ≤ 32-wide GEMMs of 'wide' (matmul_wide.wgsl)
+//                  (A slab S·BK·BM ≤ 3·16·64 floats, B slab BK·BN ≤ 16·64: 16 KiB).
 //   TILED = false: every invocation streams its operands straight from storage (no barriers) —
 //                  faster on lavapipe, where barriers are expensive and "global" memory is CPU cache.
 //

@@ -7,8 +7,10 @@
 // where z, ż_s are the stacked pre-activations (zst: stack s at s·R·N) of layer l-1.
 // Entry `seed` writes the adjoint stack of the output layer: stack 0 = Ȳ (or 0) when P = 1, and the
 // one-hot channel seeds e_c for the tangent stacks.
+// GEMM entries: main (matmul_core) and main_wide (matmul_wide), chosen per layer by the host.
 //!include "model/mlp_act.wgsl"
 //!include "model/matmul_core.wgsl"
+//!include "model/matmul_wide.wgsl"
 
 struct Params {
   M: u32,      // rows R
@@ -72,6 +74,12 @@ fn gemm_store(m: u32, n: u32, v: vec3<f32>) {
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let TY = 64u / TX;
   gemm_run(lid, wid.y * TY * TM, wid.x * TX * TN, p.M, p.N, 0u, p.K);
+}
+
+// Same GEMM on the wide register-blocked tiles (real GPUs; see matmul_wide.wgsl).
+@compute @workgroup_size(256)
+fn main_wide(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  wide_run(lid, wid.y * wide_bm(), wid.x * wide_bn(), p.M, p.N, 0u, p.K);
 }
 
 // Output-layer adjoint stack, R×2 per stack.

@@ -7,8 +7,11 @@
 // first layer these are x, U^E, U^Φ; for later layers the same stacked buffer bound three times.
 // B operand: W of this layer in θ (PyTorch [out, in] row-major at w_off), i.e. C = A Wᵀ.
 // Outputs: stack s at element s·R·N + m·N + n of zout / hout.
+// Entries: main (matmul_core: direct or 64-invocation tiles, override TX) and main_wide
+// (matmul_wide: 256-invocation register-blocked tiles, override WTN); the host picks per layer.
 //!include "model/mlp_act.wgsl"
 //!include "model/matmul_core.wgsl"
+//!include "model/matmul_wide.wgsl"
 
 struct Params {
   M: u32,      // rows R
@@ -63,4 +66,10 @@ fn gemm_store(m: u32, n: u32, v: vec3<f32>) {
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let TY = 64u / TX;
   gemm_run(lid, wid.y * TY * TM, wid.x * TX * TN, p.M, p.N, 0u, p.K);
+}
+
+// Same GEMM on the wide register-blocked tiles (real GPUs; see matmul_wide.wgsl).
+@compute @workgroup_size(256)
+fn main_wide(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  wide_run(lid, wid.y * wide_bm(), wid.x * wide_bn(), p.M, p.N, 0u, p.K);
 }

@@ -5,8 +5,11 @@
 //           i = n_in equal to 1 on stack-0 rows so that part[z, o, n_in] accumulates the bias gradient.
 //   reduce: grad[θ index of (o, i)] = Σ_z part[z, o, i] in fixed order (deterministic), scattering
 //           column n_in to the bias. Every weight and bias of the layer is written (no zeroing needed).
+// GEMM entries: main (matmul_core) and main_wide (matmul_wide); the split-K partition (and so the
+// f32 rounding of the weight gradients, never their value) depends on the entry's tile geometry.
 // Twin: the ∂L/∂W, ∂L/∂b lines of MlpTwin.backward.
 //!include "model/matmul_core.wgsl"
+//!include "model/matmul_wide.wgsl"
 
 struct Params {
   M: u32,        // n_out
@@ -62,6 +65,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   wg_z = wid.z;
   let k0 = wid.z * p.k_chunk;
   gemm_run(lid, wid.y * TY * TM, wid.x * TX * TN, p.M, p.N, k0, min(p.K, k0 + p.k_chunk));
+}
+
+// Same GEMM on the wide register-blocked tiles (real GPUs; see matmul_wide.wgsl).
+@compute @workgroup_size(256)
+fn main_wide(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  wg_z = wid.z;
+  let k0 = wid.z * p.k_chunk;
+  wide_run(lid, wid.y * wide_bm(), wid.x * wide_bn(), p.M, p.N, k0, min(p.K, k0 + p.k_chunk));
 }
 
 @compute @workgroup_size(64)

@@ -16,8 +16,18 @@
  * Kernels (shaders/model/): mlp_fwd (layer GEMM + activation, S = 1 primal or S = 3 primal +
  * 2 tangents), mlp_bwd (layer GEMM + activation derivatives, adjoint stacks; `seed` for the output
  * layer), mlp_wgrad (split-K weight-gradient GEMM + deterministic reduction; no atomics), adam.
- * The GEMM core (matmul_core.wgsl) has a tiled workgroup-memory path for real GPUs and a
- * barrier-free direct path that is faster on lavapipe; `tiled` defaults to !adapter.software.
+ * GEMM variants (`gemm`, chosen per model; every GEMM of a variant sums in the same k order):
+ *   'wide'   (default on hardware GPUs): matmul_wide.wgsl — 256 invocations, 128×128 / 64×128 /
+ *            64×64 output tiles, 8×8 / 4×8 / 4×4 register blocks per stack, double-buffered
+ *            workgroup-memory slabs; used for every GEMM whose output is wider than 32 in both
+ *            dimensions, the 64-invocation tiled core for the narrow ones (output layer, small nets).
+ *            Needs 21 KiB of workgroup storage and 256 invocations per workgroup, else 'tiled'.
+ *   'tiled'  matmul_core.wgsl with workgroup-memory slabs, 64 invocations, 4×4 blocks (the
+ *            previous GPU path; kept for comparison and small adapters).
+ *   'direct' (default on software adapters such as lavapipe): matmul_core.wgsl streaming operands
+ *            from storage without barriers, faster on CPUs.
+ * Forcing: option `gemm` (or the shorthand `tiled`: true → 'tiled', false → 'direct'), else the
+ * environment variable NEQSPIN_MLP_GEMM=direct|tiled|wide, else the adapter default.
  *
  * Costs per call in layer-GEMM units (R·Σ n_{l-1} n_l multiply-adds): forward 1, inputGrad 3,
  * energyBackward 3, doubleBackward 9 (fused primal+tangent forward 3, adjoint backward 3,
@@ -56,23 +66,63 @@ export interface MlpGpuOptions {
   init?: InitScheme;
   /** initial flat parameters (θ order of weights.ts) */
   theta?: ArrayLike<number>;
-  /** GEMM path: workgroup-memory tiles (real GPUs) or direct (lavapipe); default !software */
+  /** GEMM variant (see the module doc); default: NEQSPIN_MLP_GEMM, else 'direct' on software adapters, 'wide' otherwise */
+  gemm?: GemmVariant;
+  /** shorthand kept for callers of the two-path API: true → 'tiled', false → 'direct' (`gemm` wins) */
   tiled?: boolean;
 }
 
-const WG = 64; // invocations per GEMM workgroup
-const TM = 4; // register block (rows) — matmul_core.wgsl
-const TN = 4;
-const BK = 16;
-const SPLIT_TARGET = 128; // wanted workgroups of a weight-gradient GEMM
+export const GEMM_VARIANTS = ['direct', 'tiled', 'wide'] as const;
+export type GemmVariant = (typeof GEMM_VARIANTS)[number];
+
+const CORE_WG = 64; // invocations per matmul_core workgroup
+const CORE_TM = 4; // its register block
+const CORE_TN = 4;
+const WIDE_WG = 256; // matmul_wide.wgsl
+const WIDE_MIN = 33; // a GEMM uses the wide tiles when both output dimensions are at least this
+const WIDE_STORAGE = 2 * (1632 + 1056) * 4; // bytes of workgroup memory matmul_wide declares
+const BK = 16; // split-K chunks are multiples of this (both cores' k-slab lengths divide it)
 const SPLIT_MAX = 32;
 const NORM_WG = 64; // adam.wgsl NWG
 
-function txFor(n: number): number {
-  return n <= 16 ? 4 : n <= 32 ? 8 : 16;
+/** Geometry of a compiled GEMM kernel: invocations per workgroup and output tile. */
+interface GemmGeometry {
+  entry: 'main' | 'main_wide';
+  consts: Record<string, number>;
+  wg: number;
+  bm: number;
+  bn: number;
 }
-const tileRows = (tx: number) => (WG / tx) * TM;
-const tileCols = (tx: number) => tx * TN;
+
+/**
+ * Kernel choice for an M×N output with S stacks (M = Infinity for the batch rows).
+ * Core: TX = 4, 8, 16 invocations along n (BN = 4·TX, BM = 4·64/TX). Wide: BM = 16·(8 if S = 1
+ * else 4), BN = 16·WTN with WTN = 8 when N > 64 and S < 3 (≤ 64 accumulators per invocation).
+ */
+function gemmGeometry(variant: GemmVariant, M: number, N: number, S: number): GemmGeometry {
+  if (variant === 'wide' && M >= WIDE_MIN && N >= WIDE_MIN) {
+    const wtn = N > 64 && S < 3 ? 8 : 4;
+    return { entry: 'main_wide', consts: { WTN: wtn }, wg: WIDE_WG, bm: 16 * (S === 1 ? 8 : 4), bn: 16 * wtn };
+  }
+  const tx = N <= 16 ? 4 : N <= 32 ? 8 : 16;
+  return { entry: 'main', consts: { TX: tx, TILED: variant === 'direct' ? 0 : 1 }, wg: CORE_WG, bm: (CORE_WG / tx) * CORE_TM, bn: tx * CORE_TN };
+}
+
+/**
+ * The GEMM variant an MlpGpu on `ctx` uses for these options (see the module doc). A forced
+ * 'wide' on an adapter without its workgroup resources throws; the default falls back to 'tiled'.
+ */
+export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm' | 'tiled'> = {}): GemmVariant {
+  const env = typeof process === 'undefined' ? undefined : process.env.NEQSPIN_MLP_GEMM || undefined;
+  const asked = opts.gemm ?? (opts.tiled === undefined ? env : opts.tiled ? 'tiled' : 'direct');
+  const name = opts.gemm !== undefined ? 'gemm' : opts.tiled === undefined ? 'NEQSPIN_MLP_GEMM' : 'tiled';
+  if (asked !== undefined && !(GEMM_VARIANTS as readonly string[]).includes(asked)) throw new Error(`${name} must be one of ${GEMM_VARIANTS.join(', ')}, got ${asked}`);
+  const lim = ctx.device.limits;
+  const wideOk = lim.maxComputeWorkgroupStorageSize >= WIDE_STORAGE && lim.maxComputeInvocationsPerWorkgroup >= WIDE_WG;
+  if (asked === 'wide' && !wideOk) throw new Error(`${name}: 'wide' needs ${WIDE_STORAGE} B of workgroup storage and ${WIDE_WG} invocations per workgroup, the device allows ${lim.maxComputeWorkgroupStorageSize} B, ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (asked !== undefined) return asked as GemmVariant;
+  return ctx.info.software ? 'direct' : wideOk ? 'wide' : 'tiled';
+}
 
 interface View {
   buffer: GPUBuffer;
@@ -107,7 +157,8 @@ export class MlpGpu {
     readonly ctx: GpuContext,
     readonly arch: MlpArch,
     readonly maxRows: number,
-    readonly tiled: boolean,
+    /** the GEMM variant in use */
+    readonly gemm: GemmVariant,
     private readonly k: Awaited<ReturnType<typeof compileKernels>>,
     theta: Float32Array,
   ) {
@@ -128,7 +179,7 @@ export class MlpGpu {
     }
     const widest = Math.max(...this.layers.map((L) => L.nOut));
     this.adj = [0, 1].map(() => storageBuffer(ctx, 3 * maxRows * widest * f, 'mlp.adjoint')) as [GPUBuffer, GPUBuffer];
-    this.part = storageBuffer(ctx, Math.max(...this.layers.map((L) => this.splitBound(L) * L.nOut * (L.nIn + 1))) * f, 'mlp.wgrad.partials');
+    this.part = storageBuffer(ctx, Math.max(...this.layers.map((L, l) => this.splitBound(l) * L.nOut * (L.nIn + 1))) * f, 'mlp.wgrad.partials');
   }
 
   static async create(ctx: GpuContext, arch: MlpArch, opts: MlpGpuOptions): Promise<MlpGpu> {
@@ -137,12 +188,12 @@ export class MlpGpu {
     const n = paramCount(arch);
     if (opts.theta && opts.theta.length !== n) throw new Error(`theta has ${opts.theta.length} elements, arch needs ${n}`);
     const theta = Float32Array.from(opts.theta ?? initParams(arch, opts.seed ?? 0, opts.init));
-    const tiled = opts.tiled ?? !ctx.info.software;
+    const gemm = resolveGemm(ctx, opts);
     const maxBytes = ctx.device.limits.maxStorageBufferBindingSize;
     const widest = Math.max(arch.inputDim, ...layers.map((L) => L.nOut));
     if (3 * opts.maxRows * widest * 4 > maxBytes) throw new Error(`maxRows ${opts.maxRows} too large: a 3×maxRows×${widest} f32 stack exceeds maxStorageBufferBindingSize ${maxBytes}`);
-    const k = await compileKernels(ctx, arch, layers, tiled);
-    return new MlpGpu(ctx, arch, opts.maxRows, tiled, k, theta);
+    const k = await compileKernels(ctx, arch, layers, gemm);
+    return new MlpGpu(ctx, arch, opts.maxRows, gemm, k, theta);
   }
 
   // ---------------------------------------------------------------- public operations
@@ -337,7 +388,7 @@ export class MlpGpu {
     const L = this.layers[l];
     const k = this.k.wgrad[l];
     const N = L.nIn + 1;
-    const nsBound = this.splitBound(L);
+    const nsBound = this.splitBound(l);
     const kChunk = Math.ceil(Math.ceil(K / Math.min(nsBound, Math.ceil(K / BK))) / BK) * BK;
     const nsplit = Math.ceil(K / kChunk);
     const u = this.uniform(key, k, 'p', {
@@ -350,16 +401,21 @@ export class MlpGpu {
     this.k.reduce.dispatch(pass, gr, L.nOut * N);
   }
 
-  /** Upper bound of the split-K factor of layer L's weight-gradient GEMM (sizes the partials). */
-  private splitBound(L: LayerLayout): number {
-    const tx = txFor(L.nIn + 1);
-    const tiles = Math.ceil((L.nIn + 1) / tileCols(tx)) * Math.ceil(L.nOut / tileRows(tx));
-    return Math.max(1, Math.min(SPLIT_MAX, Math.ceil(SPLIT_TARGET / tiles)));
+  /**
+   * Upper bound of the split-K factor of layer L's weight-gradient GEMM (sizes the partials): enough
+   * workgroups to fill a GPU — 128 of the 64-invocation core, 256 wide ones (≈ 2 per SM on ~128 SMs).
+   */
+  private splitBound(l: number): number {
+    const L = this.layers[l];
+    const g = geometryOf(this.k.wgrad[l]);
+    const tiles = Math.ceil((L.nIn + 1) / g.bn) * Math.ceil(L.nOut / g.bm);
+    const target = g.wg === WIDE_WG ? 256 : 128;
+    return Math.max(1, Math.min(SPLIT_MAX, Math.ceil(target / tiles)));
   }
 
   private gemmDispatch(pass: GPUComputePassEncoder, k: Kernel, g: GPUBindGroup, M: number, N: number, nz: number): void {
-    const tx = gemmTx(k);
-    k.dispatch(pass, g, WG * Math.ceil(N / tileCols(tx)), Math.ceil(M / tileRows(tx)), nz);
+    const geo = geometryOf(k);
+    k.dispatch(pass, g, geo.wg * Math.ceil(N / geo.bn), Math.ceil(M / geo.bm), nz);
   }
 
   private adamValues(h: ReturnType<typeof resolveAdam>, t: number) {
@@ -397,20 +453,21 @@ function isArrayLike(w: unknown): w is ArrayLike<number> {
   return ArrayBuffer.isView(w) || Array.isArray(w);
 }
 
-/** TX override a GEMM kernel was compiled with (recorded at compile time). */
-const kernelTx = new WeakMap<Kernel, number>();
-function gemmTx(k: Kernel): number {
-  const tx = kernelTx.get(k);
-  if (tx === undefined) throw new Error(`${k.file}#${k.entry}: not a GEMM kernel`);
-  return tx;
+/** Geometry a GEMM kernel was compiled with (recorded at compile time). */
+const kernelGeometry = new WeakMap<Kernel, GemmGeometry>();
+function geometryOf(k: Kernel): GemmGeometry {
+  const g = kernelGeometry.get(k);
+  if (g === undefined) throw new Error(`${k.file}#${k.entry}: not a GEMM kernel`);
+  return g;
 }
 
-async function compileKernels(ctx: GpuContext, arch: MlpArch, layers: LayerLayout[], tiled: boolean) {
+async function compileKernels(ctx: GpuContext, arch: MlpArch, layers: LayerLayout[], variant: GemmVariant) {
   const ACT = ACTIVATIONS.indexOf(arch.activation);
-  const TILED = tiled ? 1 : 0;
-  const gemm = async (file: string, tx: number, consts: Record<string, number>) => {
-    const k = await Kernel.get(ctx, `model/${file}`, 'main', { TX: tx, TILED, ...consts });
-    kernelTx.set(k, tx);
+  const ROWS = Infinity; // M of the batched layer GEMMs
+  const gemm = async (file: string, M: number, N: number, consts: Record<string, number>) => {
+    const geo = gemmGeometry(variant, M, N, consts.S ?? 1);
+    const k = await Kernel.get(ctx, `model/${file}`, geo.entry, { ...geo.consts, ...consts });
+    kernelGeometry.set(k, geo);
     return k;
   };
   const hidden = layers.slice(0, -1); // layers followed by an activation (forward index l)
@@ -418,14 +475,14 @@ async function compileKernels(ctx: GpuContext, arch: MlpArch, layers: LayerLayou
   const each = (ls: LayerLayout[], f: (L: LayerLayout) => Promise<Kernel>) => Promise.all(ls.map(f));
   const last = layers[layers.length - 1];
   const [fwd1, fwd3, fwdLast, bwdIG, bwdE, bwdD, bwdRaw, wgrad] = await Promise.all([
-    each(hidden, (L) => gemm('mlp_fwd.wgsl', txFor(L.nOut), { S: 1, ACT, LAST: 0 })),
-    each(hidden, (L) => gemm('mlp_fwd.wgsl', txFor(L.nOut), { S: 3, ACT, LAST: 0 })),
-    gemm('mlp_fwd.wgsl', txFor(last.nOut), { S: 1, ACT, LAST: 1 }),
-    each(inner, (L) => gemm('mlp_bwd.wgsl', txFor(L.nIn), { S: 2, P: 0, ACT, RAW: 0 })),
-    each(inner, (L) => gemm('mlp_bwd.wgsl', txFor(L.nIn), { S: 1, P: 1, ACT, RAW: 0 })),
-    each(inner, (L) => gemm('mlp_bwd.wgsl', txFor(L.nIn), { S: 3, P: 1, ACT, RAW: 0 })),
-    gemm('mlp_bwd.wgsl', txFor(layers[0].nIn), { S: 2, P: 0, ACT, RAW: 1 }),
-    each(layers, (L) => gemm('mlp_wgrad.wgsl', txFor(L.nIn + 1), {})),
+    each(hidden, (L) => gemm('mlp_fwd.wgsl', ROWS, L.nOut, { S: 1, ACT, LAST: 0 })),
+    each(hidden, (L) => gemm('mlp_fwd.wgsl', ROWS, L.nOut, { S: 3, ACT, LAST: 0 })),
+    gemm('mlp_fwd.wgsl', ROWS, last.nOut, { S: 1, ACT, LAST: 1 }),
+    each(inner, (L) => gemm('mlp_bwd.wgsl', ROWS, L.nIn, { S: 2, P: 0, ACT, RAW: 0 })),
+    each(inner, (L) => gemm('mlp_bwd.wgsl', ROWS, L.nIn, { S: 1, P: 1, ACT, RAW: 0 })),
+    each(inner, (L) => gemm('mlp_bwd.wgsl', ROWS, L.nIn, { S: 3, P: 1, ACT, RAW: 0 })),
+    gemm('mlp_bwd.wgsl', ROWS, layers[0].nIn, { S: 2, P: 0, ACT, RAW: 1 }),
+    each(layers, (L) => gemm('mlp_wgrad.wgsl', L.nOut, L.nIn + 1, {})),
   ]);
   const [seed, reduce, adam, sumsq, sumsqFinal] = await Promise.all([
     Kernel.get(ctx, 'model/mlp_bwd.wgsl', 'seed'),
