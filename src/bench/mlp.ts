@@ -8,7 +8,9 @@
  *       assembly → loss → transpose → double backward → Adam, one submit), the f64 twin, and PyTorch
  *       (input gradient with create_graph, force-type MSE, double backprop, Adam);
  *   (c) ML-driven LL (MlDrivenLL: field recomputed on the GPU every step) in spin-steps/s on large
- *       lattices.
+ *       lattices;
+ *   (d) raw MLP GEMM throughput per GEMM variant (src/model/mlp.ts): a 1024→1024 layer on M rows
+ *       (65536 on GPUs), forward (1 GEMM) and input gradient (forward + 2-stack backward).
  * Nets: the small default (descriptor preset `default`, D = 54, hidden [32, 32], SiLU) and the
  * authors' (preset zhang-chern-2022, 539-1024-512-256-128-64-2, ReLU). Weights are random (cost does
  * not depend on training). The f64 twin rate is the sum of its measured stage costs per site:
@@ -23,6 +25,7 @@ import { DescriptorLayout, descriptorF64, descriptorPreset, type DescriptorConfi
 import { assemblyForwardF64, assemblyTransposeF64 } from '../model/assembly.js';
 import { MlField, mlFieldTwin, randomFieldModel, randomUnitSpins, type MlFieldModel } from '../model/field.js';
 import { Trainer } from '../model/train.js';
+import { MlpGpu, resolveGemm, type GemmVariant } from '../model/mlp.js';
 import { MlDrivenLL } from '../dynamics/mlDriven.js';
 import type { Activation } from '../model/weights.js';
 import type { Roofline } from './roofline.js';
@@ -108,8 +111,44 @@ function timeSync(f: () => unknown): number {
   return (performance.now() - t0) / 1e3;
 }
 
-export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { quick: boolean; log: (s: string) => void }): Promise<Table[]> {
+/**
+ * (d) GEMM throughput: MlpGpu with arch 1024-[1024]-2 on M rows, per variant. FLOPs: 2·M·(1024² +
+ * 1024·2) per forward (the 1024→2 output layer is 0.2 %), 3× that per input gradient.
+ */
+async function gemmBench(ctx: GpuContext, roof: Roofline, quick: boolean, log: (s: string) => void): Promise<Table> {
   const sw = ctx.info.software;
+  const M = sw ? (quick ? 256 : 1024) : 65536, W = 1024;
+  const variants: GemmVariant[] = sw ? ['direct', 'wide'] : ['wide', 'tiled', 'direct'];
+  const x = storageBuffer(ctx, Float32Array.from({ length: M * W }, (_, k) => Math.sin(k)));
+  const flop = 2 * M * (W * W + W * 2);
+  const rows: (string | number)[][] = [];
+  for (const gemm of variants) {
+    const mlp = await MlpGpu.create(ctx, { inputDim: W, hidden: [W], activation: 'relu' }, { maxRows: M, seed: 1, gemm });
+    const reps = sw ? 1 : 5;
+    const time = (op: (p: GPUComputePassEncoder) => void) =>
+      best(async () => {
+        submit(ctx, (p) => op(p));
+        await sync(ctx);
+      }, reps);
+    const tF = await time((p) => mlp.encodeForward(p, x, M));
+    const tG = await time((p) => mlp.encodeInputGrad(p, x, M));
+    mlp.destroy();
+    const gf = flop / tF / 1e9, gg = (3 * flop) / tG / 1e9;
+    log(`GEMM ${gemm} ${M}x${W}x${W}: forward ${gf.toFixed(0)} GFLOP/s, input gradient ${gg.toFixed(0)} GFLOP/s`);
+    rows.push([gemm, `${M}×${W}×${W}`, 1e3 * tF, gf, `${((100 * gf) / roof.fmaGflops).toFixed(1)}%`, gg]);
+  }
+  x.destroy();
+  return {
+    title: 'MLP GEMM kernels (raw throughput, one 1024→1024 layer)',
+    note: `MlpGpu forward (1 GEMM + bias + ReLU epilogue) and input gradient (forward + 2-stack backward: 3 GEMM units) of arch 1024-1024-2, best of ${sw ? 1 : 5} single-submit runs; % of the FMA roof measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Variants: wide = 256-invocation 128×128 register-blocked tiles (GPU default), tiled = 64-invocation 4×4 tiles, direct = no workgroup memory (software default).`,
+    columns: ['variant', 'M×N×K', 'forward ms', 'forward GFLOP/s', '% FMA roof', 'input-grad GFLOP/s'],
+    rows,
+  };
+}
+
+export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { quick: boolean; log: (s: string) => void }): Promise<Table[]> {
+  const sw = ctx.info.software;
+  const gemmTable = await gemmBench(ctx, roof, quick, log);
   const fieldRows: (string | number)[][] = [];
   const trainRows: (string | number)[][] = [];
   const models: MlFieldModel[] = [];
@@ -173,9 +212,10 @@ export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { 
     }
   })();
 
-  // (c) ML-driven LL: small net on large lattices (clipped lead features: size independent)
+  // (c) ML-driven LL: the demo's net on large lattices (clipped lead features: size independent),
+  // ≥ 1e5 spins on software adapters and ≥ 1e6 on GPUs in every mode (the demo's large-lattice stage)
   const llRows: (string | number)[][] = [];
-  const sizes: [number, number][] = sw ? (quick ? [[128, 128]] : [[400, 256]]) : quick ? [[400, 256]] : [[400, 256], [1000, 1000]];
+  const sizes: [number, number][] = sw ? [[400, 256]] : quick ? [[1000, 1000]] : [[400, 256], [1000, 1000]];
   const cases: [number, number, number][] = sizes.map(([a, b]) => [0, a, b]);
   cases.push(sw ? [1, 32, 24] : [1, 256, 256]);
   for (const [m, Lx, Ly] of cases) {
@@ -183,7 +223,7 @@ export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { 
     const ml = await MlDrivenLL.create(ctx, lat, models[m], { alpha: 0.1, dt: 0.05, integrator: 'midpoint', JH: 0.5 }, { allowColumnExtrapolation: true, maxRows: sw && m === 1 ? 768 : undefined });
     ml.setSpins(randomUnitSpins(lat.N, 77));
     await ml.run(1);
-    const n = sw ? (m === 1 ? 2 : quick ? 5 : 4) : 20;
+    const n = sw ? (m === 1 ? 2 : quick ? 2 : 4) : 20;
     const t0 = performance.now();
     await ml.run(n, { sampleEvery: n });
     const rate = (lat.N * n) / ((performance.now() - t0) / 1e3);
@@ -196,7 +236,7 @@ export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { 
   return [
     {
       title: 'ML field evaluation h = -(∂E/∂S)⊥ - S×∂Φ/∂S (site evaluations/s)',
-      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site). ${sideNote}`,
+      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site); MLP GEMM variant: ${resolveGemm(ctx)}. ${sideNote}`,
       columns: ['net', 'lattice', 'GPU sites/s', 'GPU MLP GFLOP/s', 'f64 twin sites/s', 'torch CPU rows/s', 'GPU/torch'],
       rows: fieldRows,
     },
@@ -206,6 +246,7 @@ export async function bench(ctx: GpuContext, _roof: Roofline, { quick, log }: { 
       columns: ['net', 'batch', 'GPU site-samples/s', 'GPU MLP GFLOP/s', 'f64 twin', 'torch CPU', 'GPU/torch'],
       rows: trainRows,
     },
+    gemmTable,
     {
       title: 'ML-driven Landau-Lifshitz (midpoint; field recomputed on the GPU every step)',
       note: 'MlDrivenLL.run wall time (field + step recorded per step, one submit, one sample at the end). The NEGF field of one configuration (see the NEGF table) costs orders of magnitude more per site than the ML field.',
