@@ -5,6 +5,8 @@
  *
  * Sub-commands live in modules exporting `register(program: Command)`.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { closeGpu, GpuUnavailableError } from '../gpu/context.js';
 import { UserError, RunError } from '../io/errors.js';
@@ -61,3 +63,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     closeGpu();
   }
 }
+
+// `node dist/cli.js …` runs the CLI directly; bin/neqspin.js and the tests import `main` instead
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) process.exitCode = await main();

@@ -17,17 +17,20 @@
  * 2 tangents), mlp_bwd (layer GEMM + activation derivatives, adjoint stacks; `seed` for the output
  * layer), mlp_wgrad (split-K weight-gradient GEMM + deterministic reduction; no atomics), adam.
  * GEMM variants (`gemm`, chosen per model; every GEMM of a variant sums in the same k order):
- *   'wide'   (default on hardware GPUs): matmul_wide.wgsl — 256 invocations, 128×128 / 64×128 /
+ *   'wide'   (opt-in; measured SLOWER than 'direct' on an H100, see below): matmul_wide.wgsl — 256 invocations, 128×128 / 64×128 /
  *            64×64 output tiles, 8×8 / 4×8 / 4×4 register blocks per stack, double-buffered
  *            workgroup-memory slabs; used for every GEMM whose output is wider than 32 in both
  *            dimensions, the 64-invocation tiled core for the narrow ones (output layer, small nets).
  *            Needs 21 KiB of workgroup storage and 256 invocations per workgroup, else 'tiled'.
  *   'tiled'  matmul_core.wgsl with workgroup-memory slabs, 64 invocations, 4×4 blocks (the
  *            previous GPU path; kept for comparison and small adapters).
- *   'direct' (default on software adapters such as lavapipe): matmul_core.wgsl streaming operands
+ *   'direct' (the default everywhere): matmul_core.wgsl streaming operands
  *            from storage without barriers, faster on CPUs.
  * Forcing: option `gemm` (or the shorthand `tiled`: true → 'tiled', false → 'direct'), else the
- * environment variable NEQSPIN_MLP_GEMM=direct|tiled|wide, else the adapter default.
+ * environment variable NEQSPIN_MLP_GEMM=direct|tiled|wide, else 'direct'. Measured on an NVIDIA H100
+ * (Vulkan, 65536×1024×1024 forward, BENCHMARKS.md): direct 3.1, tiled 2.3, wide 1.9 TFLOP/s (input
+ * gradient 4.8 / 2.9 / 1.9), so the register-blocked 'wide' tiles lose on that driver (likely
+ * accumulator spills: not profiled yet) and 'direct' is the default on hardware GPUs too.
  *
  * Costs per call in layer-GEMM units (R·Σ n_{l-1} n_l multiply-adds): forward 1, inputGrad 3,
  * energyBackward 3, doubleBackward 9 (fused primal+tangent forward 3, adjoint backward 3,
@@ -66,7 +69,7 @@ export interface MlpGpuOptions {
   init?: InitScheme;
   /** initial flat parameters (θ order of weights.ts) */
   theta?: ArrayLike<number>;
-  /** GEMM variant (see the module doc); default: NEQSPIN_MLP_GEMM, else 'direct' on software adapters, 'wide' otherwise */
+  /** GEMM variant (see the module doc); default: NEQSPIN_MLP_GEMM, else 'direct' */
   gemm?: GemmVariant;
   /** shorthand kept for callers of the two-path API: true → 'tiled', false → 'direct' (`gemm` wins) */
   tiled?: boolean;
@@ -110,7 +113,7 @@ function gemmGeometry(variant: GemmVariant, M: number, N: number, S: number): Ge
 
 /**
  * The GEMM variant an MlpGpu on `ctx` uses for these options (see the module doc). A forced
- * 'wide' on an adapter without its workgroup resources throws; the default falls back to 'tiled'.
+ * 'wide' on an adapter without its workgroup resources throws.
  */
 export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm' | 'tiled'> = {}): GemmVariant {
   const env = typeof process === 'undefined' ? undefined : process.env.NEQSPIN_MLP_GEMM || undefined;
@@ -121,7 +124,7 @@ export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm' | 
   const wideOk = lim.maxComputeWorkgroupStorageSize >= WIDE_STORAGE && lim.maxComputeInvocationsPerWorkgroup >= WIDE_WG;
   if (asked === 'wide' && !wideOk) throw new Error(`${name}: 'wide' needs ${WIDE_STORAGE} B of workgroup storage and ${WIDE_WG} invocations per workgroup, the device allows ${lim.maxComputeWorkgroupStorageSize} B, ${lim.maxComputeInvocationsPerWorkgroup}`);
   if (asked !== undefined) return asked as GemmVariant;
-  return ctx.info.software ? 'direct' : wideOk ? 'wide' : 'tiled';
+  return 'direct';
 }
 
 interface View {
