@@ -32,7 +32,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 /** metrics without the timings (the only non-deterministic part) */
-const physics = (m: DemoMetrics) => ({ config: m.config, perMu: m.perMu, summary: m.summary });
+const physics = (m: DemoMetrics) => ({ config: m.config, perMu: m.perMu, summary: m.summary, large: m.large });
 
 const first = join(root, 'first');
 
@@ -59,7 +59,15 @@ describe('neqspin demo', () => {
     const figs = [...md.matchAll(/\]\((figures\/[^)]+\.svg)\)/g)].map((x) => x[1]);
     expect(figs.length).toBe(3 + 2 * c.mu.length);
     for (const f of figs) expect(readFileSync(join(first, f), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
-    for (const d of ['data-mu0', 'model-mu1', 'negf-mu0.json', 'ml-mu1.json']) expect(existsSync(join(first, d))).toBe(true);
+    for (const d of ['data-mu0', 'model-mu1', 'negf-mu0.json', 'ml-mu1.json', 'large.json']) expect(existsSync(join(first, d))).toBe(true);
+    // stage 4: the large-lattice maps (whole lattice and zoom per snapshot) are linked PNG files
+    const pngs = [...new Set([...md.matchAll(/\]\((figures\/large-[^)]+\.png)\)/g)].map((x) => x[1]))];
+    expect(pngs.length).toBe(2 * c.large!.snapshots);
+    for (const f of pngs) expect(readFileSync(join(first, f)).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(m.large.spins).toBe(c.large!.Lx * c.large!.Ly);
+    expect(m.large.snapshots.map((s) => s.step)).toEqual([0, 3, 6]);
+    for (const s of m.large.snapshots) expect(s.fmFraction).toBeGreaterThan(0);
+    expect(m.timing.large.spinStepsPerSecond).toBeGreaterThan(0);
   });
 
   it('resumes after a kill between stages with the same metrics as an uninterrupted run', async () => {
@@ -80,6 +88,10 @@ describe('neqspin demo', () => {
       ['demo', '--seed', 'x', '--out', join(root, 'bad1')],
       ['demo', '--seed', '-3', '--out', join(root, 'bad2')],
       ['demo', '--bogus'],
+      ['demo', '--preset', 'nope', '--out', join(root, 'bad3')],
+      ['demo', '--preset', 'zhang-chern-2022', '--quick', '--out', join(root, 'bad4')],
+      ['demo', '--quick', '--negf-device', 'tpu', '--out', join(root, 'bad5')],
+      ['demo', '--quick', '--large', '10x10', '--out', join(root, 'bad6')],
       ['demo', '--quick', '--out', first],
     ]) {
       const r = await run(['-q', ...args]);

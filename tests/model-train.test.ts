@@ -15,7 +15,7 @@ import { initParams, unflatten, type MlpArch } from '../src/model/weights.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
 import { makeSyntheticDataset, type SyntheticOptions } from '../src/model/synthetic.js';
 import { lossGradF64, lossAndGradF64, type TwinModel } from '../src/model/trainTwin.js';
-import { Trainer, trainModel, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainCheckpoint } from '../src/model/train.js';
+import { Trainer, trainModel, checkTrainConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainCheckpoint } from '../src/model/train.js';
 import { saveModel, loadModel } from '../src/model/modelFile.js';
 import { siteRegions, evaluateFields, parityPlotSvg } from '../src/model/trainReport.js';
 import { JobDir } from '../src/io/job.js';
@@ -152,6 +152,17 @@ describe('training on a known teacher (synthetic 6×4 data)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('normFloor: features with a smaller spread are centred, not scaled', async () => {
+    const dflt = (await trainModel(ctx, ds, { ...cfg, epochs: 1 }))!;
+    const floored = (await trainModel(ctx, ds, { ...cfg, epochs: 1, normFloor: 10 }))!;
+    const stds = (r: typeof dflt) => Array.from(r.model.norm.std);
+    // every descriptor feature of unit spins is bounded by 1 in magnitude, so its std is < 10
+    expect(stds(dflt).some((v) => v !== 1)).toBe(true);
+    expect(stds(floored).every((v) => v === 1)).toBe(true);
+    expect(Array.from(floored.model.norm.mean)).toEqual(Array.from(dflt.model.norm.mean));
+    expect(() => checkTrainConfig({ ...cfg, normFloor: -1 })).toThrow(/^train\.normFloor must be/);
   });
 
   it('evalEvery: losses only at every n-th and the last epoch, equal to those of evalEvery 1', async () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Lattice } from '../src/lattice/lattice.js';
-import { neighbourCorrelation, staggeredMagnetisation, wallPosition, magnetisation } from '../src/lattice/observables.js';
+import { neighbourCorrelation, staggeredMagnetisation, wallPosition, magnetisation, zeroCrossing, rightFrontCrossing, columnAverages } from '../src/lattice/observables.js';
 import { uniform, neel, random, domainWall, afmFmFront, makeTexture, type TextureSpec } from '../src/lattice/textures.js';
 
 const lat = new Lattice({ Lx: 32, Ly: 6, periodicY: true });
@@ -107,5 +107,30 @@ describe('textures', () => {
     expect(() => uniform(lat, [0, 0, 0])).toThrow(/^dir:/);
     expect(() => domainWall(lat, 'neel', { width: 0 })).toThrow(/^width:/);
     expect(() => afmFmFront(lat, { seedWidth: 40 })).toThrow(/^seedWidth:/);
+  });
+});
+
+describe('rightFrontCrossing (front attached to the right end)', () => {
+  it('equals zeroCrossing for a single sign change', () => {
+    for (const x0 of [0.3, 2.5, 6.75, 10.1]) {
+      const p = Array.from({ length: 12 }, (_, x) => Math.tanh(x - x0));
+      expect(rightFrontCrossing(p)).toBeCloseTo(zeroCrossing(p), 14);
+      expect(rightFrontCrossing(p)).toBeCloseTo(x0, 1);
+    }
+  });
+
+  it('follows the AFM|FM front from the right electrode when FM nucleates at the left one', () => {
+    const lat = new Lattice({ Lx: 16, Ly: 4, periodicY: true });
+    const s = afmFmFront(lat, { seedWidth: 6 }); // FM in the right 6 columns: front at x = 9.5
+    for (let i = 0; i < lat.N; i++) if (lat.xOf(i) < 2) s.set([0, 0, 1], 3 * i); // a left FM nucleus
+    const c = columnAverages(lat, s).c;
+    expect(zeroCrossing(c)).toBeLessThan(2.5); // the first crossing is the nucleus' edge
+    expect(rightFrontCrossing(c)).toBeCloseTo(9.5, 12);
+  });
+
+  it('NaN without a front', () => {
+    expect(rightFrontCrossing([1, 1, 1])).toBeNaN();
+    expect(rightFrontCrossing([-1, 1, 0])).toBeNaN();
+    expect(rightFrontCrossing([])).toBeNaN();
   });
 });

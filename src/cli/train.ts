@@ -88,6 +88,7 @@ interface TrainFlags {
   leadWeight: string;
   checkpointEvery: string;
   evalEvery: string;
+  normFloor: string;
   resume?: boolean;
   force?: boolean;
 }
@@ -118,6 +119,7 @@ export function configFromFlags(o: TrainFlags): TrainConfig {
     leadWeight: parseNumber('--lead-weight', o.leadWeight, false),
     checkpointEvery: parseNumber('--checkpoint-every', o.checkpointEvery, true),
     evalEvery: parseNumber('--eval-every', o.evalEvery, true),
+    normFloor: parseNumber('--norm-floor', o.normFloor, false),
   };
   checkTrainConfig(cfg);
   return cfg;
@@ -142,6 +144,7 @@ export function register(program: Command): void {
     .option('--lead-range <n>', 'columns next to each lead counted as "near the lead"', String(d.leadRange))
     .option('--lead-weight <x>', 'loss weight of near-lead sites (bulk = 1)', String(d.leadWeight))
     .option('--checkpoint-every <n>', 'epochs between checkpoints', String(d.checkpointEvery))
+    .option('--norm-floor <s>', 'features with a standard deviation below s are centred, not scaled', String(d.normFloor))
     .option('--eval-every <n>', 'epochs between evaluations of the monitored loss (best weights, early stopping)', String(d.evalEvery))
     .option('--seed <n>', 'seed (initialisation, shuffling, default split)', String(d.seed))
     .option('--force', 'replace an existing output folder')

@@ -12,6 +12,15 @@
  * 0.3 or kT = 0.01 (docs/negf-dynamics.md, docs/demo.md); a FM part perpendicular to the Néel
  * axis exerts a torque on the interface and the front moves at once.
  *
+ * Preset `zhang-chern-2022` (`neqspin demo --preset zhang-chern-2022`, for GPU machines): the full
+ * 32×24 set-up of SPEC §5 with the authors' dynamics, every trajectory starting from the authors'
+ * snapshot c0.dat (`initialFile`, renormalised in f64) tilted by `front.tilt` with the trajectory's
+ * seed, and the NEGF stage on the GPU solver (`negfDevice: 'gpu'`; the f64 CPU solver costs ~400 s
+ * per 32×24 configuration).
+ *
+ * Large-lattice stage (`large`, src/demo/large.ts): lattice size and step count; absent = chosen
+ * from the adapter (≥ 1e5 spins on a software adapter, ≥ 1e6 on a GPU).
+ *
  * Seeds: every NEGF-LL trajectory (training or held-out) has its own seed, used both for the
  * tilt of its initial state and for its thermal noise: `seed + m·stride + k` for μ index m and
  * trajectory k (k = trajectories … is the held-out one), stride = trajectories + 1. The ML-LL run
@@ -22,9 +31,17 @@ import { UserError } from '../io/errors.js';
 import { parseSimulateConfig, type LeadsConfig } from '../io/config.js';
 import type { NoiseKind } from '../dynamics/params.js';
 import { getPreset } from '../presets.js';
+import { largeFor, type LargeConfig } from './large.js';
+
+/** Embedded configurations (`--quick`, `--preset zhang-chern-2022`, else default). */
+export const DEMO_CONFIGS = ['default', 'quick', 'zhang-chern-2022'] as const;
+export type DemoConfigName = (typeof DEMO_CONFIGS)[number];
+
+/** NEGF solver of stage 1: float64 CPU RGF (deterministic) or the f32 batched GPU RGF. */
+export type NegfDevice = 'cpu' | 'gpu';
 
 export interface DemoConfig {
-  /** name of the embedded configuration ('default' or 'quick') */
+  /** name of the embedded configuration (DEMO_CONFIGS) */
   name: string;
   /** preset providing the physics and the dynamics */
   preset: string;
@@ -45,14 +62,23 @@ export interface DemoConfig {
   /** two-potential model training (default descriptor, SiLU) */
   train: { hidden: number[]; epochs: number; batch: number; lr: number };
   seed: number;
+  /** NEGF solver of stage 1 (default 'cpu'); with 'gpu' the trajectories of one μ are solved as one batch per step */
+  negfDevice: NegfDevice;
+  /** authors' snapshot (.dat, SPEC §5) every trajectory starts from, tilted by front.tilt; absent: the generated front */
+  initialFile?: string;
+  /** large-lattice ML-LL stage; absent: chosen from the adapter (src/demo/large.ts `autoLarge`) */
+  large?: LargeConfig;
 }
 
 /** The preset's physics and dynamics, with the demo's sampling choices. */
-function fromPreset(name: string, rest: Omit<DemoConfig, 'preset' | 'model' | 'leads' | 'temperature' | 'dynamics' | 'lattice'> & { lattice?: DemoConfig['lattice'] }): DemoConfig {
+type Sampling = Omit<DemoConfig, 'preset' | 'model' | 'leads' | 'temperature' | 'dynamics' | 'lattice' | 'negfDevice'> & { lattice?: DemoConfig['lattice']; negfDevice?: NegfDevice };
+
+function fromPreset(name: string, rest: Sampling): DemoConfig {
   const cfg = parseSimulateConfig(getPreset(name).simulate);
   if (cfg.force.kind !== 'negf') throw new UserError(`preset: ${name} has no NEGF force`);
   const d = cfg.dynamics;
   return {
+    negfDevice: 'cpu',
     ...rest,
     preset: name,
     lattice: rest.lattice ?? cfg.lattice,
@@ -63,8 +89,27 @@ function fromPreset(name: string, rest: Omit<DemoConfig, 'preset' | 'model' | 'l
   };
 }
 
-/** Embedded configurations: `default` (16×8, < 10 min on 2 cores with lavapipe) and `quick` (tests). */
-export function demoConfig(name: 'default' | 'quick', seed: number): DemoConfig {
+/**
+ * Embedded configurations: `default` (16×8, < 10 min on 2 cores with lavapipe), `quick` (tests)
+ * and `zhang-chern-2022` (32×24 from c0.dat, GPU NEGF; needs the reference folder, io/reference.ts).
+ */
+export function demoConfig(name: DemoConfigName, seed: number): DemoConfig {
+  if (name === 'zhang-chern-2022') {
+    const ini = parseSimulateConfig(getPreset('zhang-chern-2022-c0').simulate).initial;
+    if (ini.kind !== 'file') throw new Error('preset: zhang-chern-2022-c0 must start from a file');
+    return fromPreset('zhang-chern-2022', {
+      name,
+      mu: [-3.4, -3.25, -3.1],
+      // front: the large-lattice stage's generated seed (the NEGF trajectories start from c0.dat, tilted by `tilt`)
+      front: { seedWidth: 3, angle: Math.PI / 2, tilt: 0.02 },
+      dataset: { trajectories: 2, steps: 40, every: 4 },
+      compare: { steps: 40, sampleEvery: 4, snapshots: 5 },
+      train: { hidden: [32, 32], epochs: 120, batch: 1, lr: 2e-2 },
+      seed,
+      negfDevice: 'gpu',
+      initialFile: ini.path,
+    });
+  }
   if (name === 'quick') {
     return fromPreset('zhang-chern-small', {
       name,
@@ -75,6 +120,7 @@ export function demoConfig(name: 'default' | 'quick', seed: number): DemoConfig 
       compare: { steps: 30, sampleEvery: 3, snapshots: 3 },
       train: { hidden: [16], epochs: 6, batch: 4, lr: 3e-3 },
       seed,
+      large: { Lx: 48, Ly: 32, steps: 6, snapshots: 3, nucleusRadius: 3, nucleusPitch: 16, muIndex: 0 },
     });
   }
   return fromPreset('zhang-chern-small', {
@@ -83,7 +129,7 @@ export function demoConfig(name: 'default' | 'quick', seed: number): DemoConfig 
     front: { seedWidth: 8, angle: Math.PI / 2, tilt: 0.05 },
     dataset: { trajectories: 2, steps: 160, every: 4 },
     compare: { steps: 160, sampleEvery: 4, snapshots: 5 },
-    train: { hidden: [32, 32], epochs: 120, batch: 1, lr: 1e-2 },
+    train: { hidden: [32, 32], epochs: 120, batch: 1, lr: 2e-2 },
     seed,
   });
 }
@@ -91,4 +137,40 @@ export function demoConfig(name: 'default' | 'quick', seed: number): DemoConfig 
 /** Seed of trajectory k (k = trajectories: the held-out one) at μ index m. */
 export function trajectorySeed(c: DemoConfig, m: number, k: number): number {
   return c.seed + m * (c.dataset.trajectories + 1) + k;
+}
+
+/** Command-line choices on top of an embedded configuration (src/cli/demo.ts). */
+export interface DemoOverrides {
+  negfDevice?: string;
+  /** `LxxLy` or `LxxLyxSTEPS` (e.g. 1024x1024x2000) */
+  large?: string;
+  /** NEGF-LL steps of every trajectory (training and held-out) */
+  steps?: string;
+}
+
+/** `demoConfig(name, seed)` with command-line overrides; bad values throw a UserError naming the flag. */
+export function resolveDemoConfig(name: DemoConfigName, seed: number, o: DemoOverrides): DemoConfig {
+  const c = demoConfig(name, seed);
+  if (o.negfDevice !== undefined) {
+    if (o.negfDevice !== 'cpu' && o.negfDevice !== 'gpu') throw new UserError(`--negf-device: must be cpu or gpu, got '${o.negfDevice}'`);
+    c.negfDevice = o.negfDevice;
+  }
+  if (o.steps !== undefined) {
+    const n = Number(o.steps);
+    const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+    const q = (c.compare.sampleEvery * c.dataset.every) / gcd(c.compare.sampleEvery, c.dataset.every);
+    if (!/^\s*\d+\s*$/.test(o.steps) || !(n > 0) || n % q !== 0) throw new UserError(`--steps: must be a positive multiple of ${q} (sample intervals), got '${o.steps}'`);
+    c.dataset.steps = n;
+    c.compare.steps = n;
+  }
+  if (o.large !== undefined) {
+    const m = /^\s*(\d+)x(\d+)(?:x(\d+))?\s*$/.exec(o.large);
+    if (!m) throw new UserError(`--large: expected LxxLy or LxxLyxSTEPS (e.g. 1024x1024x2000), got '${o.large}'`);
+    try {
+      c.large = largeFor(Number(m[1]), Number(m[2]), m[3] !== undefined ? Number(m[3]) : (c.large?.steps ?? 30));
+    } catch (e) {
+      throw new UserError(`--large: ${(e as Error).message}`);
+    }
+  }
+  return c;
 }

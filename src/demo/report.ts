@@ -9,14 +9,18 @@
  *     no longer moves); negative v: the FM phase grows towards the left electrode;
  *     ML/NEGF ratio v_ML / v_NEGF per μ;
  *   - wall-position error |x_ML(t) - x_NEGF(t)| at every sample (max and RMS);
- *   - time per LL step of NEGF-LL (CPU float64 solve + step) and ML-LL (GPU), and the speed-up.
- * Everything except `timing` is a deterministic function of the configuration and seed.
+ *   - time per LL step of NEGF-LL (NEGF solve + step, amortised over the lockstep trajectories)
+ *     and ML-LL (GPU), and the speed-up;
+ *   - the large-lattice run (./large.ts): size, model, mean c_i and FM fraction at its snapshots,
+ *     and (under `timing.large`) its ML-LL throughput in spin-steps/s.
+ * Everything except `timing` is a deterministic function of the configuration, seed and adapter.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { DemoConfig } from './config.js';
 import type { Trace } from './run.js';
+import type { LargeResult } from './large.js';
 import { PALETTE, latticeMapsSvg, linePlotSvg, type Series } from './svg.js';
 
 /** columns kept between the wall and an electrode for the velocity fit */
@@ -41,7 +45,8 @@ export interface DemoMetrics {
     wallPosition: { steps: number[]; negf: number[]; ml: number[]; error: number[]; maxError: number; rmsError: number };
   }[];
   summary: { maxRatioDeviation: number; maxWallError: number; meanFperpRmse: number };
-  timing: { negfSecondsPerStep: number; mlSecondsPerStep: number; speedup: number; demoSeconds: number; resumed: boolean };
+  large: Omit<LargeResult, 'timing'>;
+  timing: { negfSecondsPerStep: number; mlSecondsPerStep: number; speedup: number; demoSeconds: number; resumed: boolean; large: LargeResult['timing'] };
 }
 
 /** Least-squares slope of x(t), t = step·dt, over samples with EDGE ≤ x ≤ Lx-1-EDGE; NaN below 3 samples. */
@@ -59,7 +64,7 @@ export function wallVelocity(tr: Pick<Trace, 'steps' | 'x'>, Lx: number, dt: num
   return { v: sxx > 0 ? sxy / sxx : NaN, samples: n };
 }
 
-function metricsOf(c: DemoConfig, runs: RunResult[], timing: { seconds: number; resumed: boolean }): DemoMetrics {
+function metricsOf(c: DemoConfig, runs: RunResult[], large: LargeResult, timing: { seconds: number; resumed: boolean }): DemoMetrics {
   const perMu = runs.map((r) => {
     const vn = wallVelocity(r.negf, c.lattice.Lx, c.dynamics.dt), vm = wallVelocity(r.ml, c.lattice.Lx, c.dynamics.dt);
     const mlAt = new Map(r.ml.steps.map((s, k) => [s, r.ml.x[k]]));
@@ -89,15 +94,16 @@ function metricsOf(c: DemoConfig, runs: RunResult[], timing: { seconds: number; 
       maxWallError: Math.max(...perMu.map((p) => p.wallPosition.maxError)),
       meanFperpRmse: mean(perMu.map((p) => p.heldOutFperp.rmse)),
     },
-    timing: { negfSecondsPerStep: negfStep, mlSecondsPerStep: mlStep, speedup: negfStep / mlStep, demoSeconds: timing.seconds, resumed: timing.resumed },
+    large: { config: large.config, mu: large.mu, spins: large.spins, trainingLattice: large.trainingLattice, lead: large.lead, zoom: large.zoom, snapshots: large.snapshots },
+    timing: { negfSecondsPerStep: negfStep, mlSecondsPerStep: mlStep, speedup: negfStep / mlStep, demoSeconds: timing.seconds, resumed: timing.resumed, large: large.timing },
   };
 }
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toPrecision(d) : 'n/a');
 
 /** Write metrics.json, figures/*.svg and report.md into `dir`; returns the metrics. */
-export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], timing: { seconds: number; resumed: boolean }): DemoMetrics {
-  const m = metricsOf(c, runs, timing);
+export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], large: LargeResult, timing: { seconds: number; resumed: boolean }): DemoMetrics {
+  const m = metricsOf(c, runs, large, timing);
   const figs = join(dir, 'figures');
   mkdirSync(figs, { recursive: true });
   const dt = c.dynamics.dt, Lx = c.lattice.Lx;
@@ -145,7 +151,9 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], timin
     '',
     `Lattice ${c.lattice.Lx}×${c.lattice.Ly} (periodic y), J = ${c.model.J}, wide-band leads, electron T = ${c.temperature}, ` +
       `midpoint LL α = ${c.dynamics.alpha}, dt = ${dt}, kT = ${c.dynamics.temperature} (${c.dynamics.noise} noise); physics of preset \`${c.preset}\`. ` +
-      `Initial state: Néel AFM along z with the right ${c.front.seedWidth} columns ferromagnetic at ${fmt((c.front.angle * 180) / Math.PI)}° from z, tilt ${c.front.tilt}. ` +
+      (c.initialFile
+        ? `Initial state: the authors' snapshot ${basename(c.initialFile)}, tilt ${c.front.tilt}. `
+        : `Initial state: Néel AFM along z with the right ${c.front.seedWidth} columns ferromagnetic at ${fmt((c.front.angle * 180) / Math.PI)}° from z, tilt ${c.front.tilt}. `) +
       `Per μ: ${c.dataset.trajectories} NEGF-LL training trajectories of ${c.dataset.steps} steps (snapshot every ${c.dataset.every}), ` +
       `one model ${'(hidden ' + c.train.hidden.join(',') + ', ' + c.train.epochs + ' epochs)'}, and a held-out comparison of ${c.compare.steps} steps (seed ${c.seed}).`,
     '',
@@ -160,7 +168,7 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], timin
     '',
     '## Cost',
     '',
-    `Time per LL step: NEGF-LL ${fmt(m.timing.negfSecondsPerStep * 1e3)} ms (float64 CPU solve), ML-LL ${fmt(m.timing.mlSecondsPerStep * 1e3)} ms (GPU): speed-up ${fmt(m.timing.speedup)}×. ` +
+    `Time per LL step: NEGF-LL ${fmt(m.timing.negfSecondsPerStep * 1e3)} ms (${c.negfDevice === 'gpu' ? 'f32 GPU solve, batched over the trajectories of a μ' : 'float64 CPU solve'}), ML-LL ${fmt(m.timing.mlSecondsPerStep * 1e3)} ms (GPU): speed-up ${fmt(m.timing.speedup)}×. ` +
       `This run took ${fmt(m.timing.demoSeconds)} s${m.timing.resumed ? ' (resumed: the part after the restart)' : ''}.`,
     '',
     '## Figures',
@@ -172,7 +180,36 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], timin
     '![wall-position error](figures/wall-error.svg)',
     '',
     ...runs.flatMap((r, k) => [`### μ = ${r.mu}`, '', `![textures](figures/textures-mu${k}.svg)`, '', `![parity](figures/parity-mu${k}.svg)`, '']),
+    ...largeSection(c, large),
   ];
   writeFileAtomic(join(dir, 'report.md'), md.join('\n'));
   return m;
+}
+
+/** The report section of the large-lattice run (./large.ts). */
+function largeSection(c: DemoConfig, r: LargeResult): string[] {
+  const l = r.config, t = r.timing, dt = c.dynamics.dt;
+  const ratio = r.spins / (r.trainingLattice.Lx * r.trainingLattice.Ly);
+  return [
+    '## Large lattice',
+    '',
+    `The model of μ = ${r.mu} (trained on ${r.trainingLattice.Lx}×${r.trainingLattice.Ly}) drives ML-LL on ${l.Lx}×${l.Ly} = ${r.spins} spins (${fmt(ratio)}× the training lattice) for ${l.steps} steps (t = ${l.steps * dt} ħ/t). ` +
+      `Initial state: Néel AFM along z with the right ${c.front.seedWidth} columns ferromagnetic at ${fmt((c.front.angle * 180) / Math.PI)}° from z across the full width` +
+      (l.nucleusRadius > 0 ? ` and FM discs of radius ${l.nucleusRadius} on a ${l.nucleusPitch}-site grid in the bulk` : '') +
+      `, tilt ${c.front.tilt}. The straight front at the right electrode is the training geometry; the discs' curved fronts are not in the training set (their growth extrapolates the local model). ` +
+      (r.lead.kind === 'column'
+        ? 'Lead features: the raw column index (extrapolated beyond the training lattice).'
+        : `Lead features: ${r.lead.kind} distance to each electrode with range ${r.lead.range}, so sites ≥ ${r.lead.range} columns from both electrodes carry exactly the bulk values of the training lattice.`),
+    '',
+    `**Throughput: ${fmt(t.spinStepsPerSecond)} spin-steps/s** (${fmt(t.secondsPerStep * 1e3)} ms per step, ${t.chunks} field chunk${t.chunks > 1 ? 's' : ''}; ${t.adapter}${t.software ? ', software adapter' : ''}; warm-up step excluded).`,
+    '',
+    'Colour: c_i = mean_j S_i·S_j over the nearest neighbours, blue −1 (AFM), white 0 (wall), red +1 (FM), grey: no value; ' +
+      `x to the right (left electrode at the left edge), y upwards. Zoom: columns ${r.zoom.x0}-${r.zoom.x0 + r.zoom.width - 1}, rows ${r.zoom.y0}-${r.zoom.y0 + r.zoom.height - 1} (the right-hand front and the nearest disc).`,
+    '',
+    '| step | t (ħ/t) | mean c_i | FM fraction (c_i > 0) | map | zoom |',
+    '|---|---|---|---|---|---|',
+    ...r.snapshots.map((s) => `| ${s.step} | ${s.step * dt} | ${fmt(s.cMean, 4)} | ${fmt(s.fmFraction, 4)} | [map](${s.image}) | [zoom](${s.zoom}) |`),
+    '',
+    ...r.snapshots.flatMap((s) => [`t = ${s.step * dt}: ![c_i at t = ${s.step * dt}](${s.image}) ![zoom at t = ${s.step * dt}](${s.zoom})`, '']),
+  ];
 }

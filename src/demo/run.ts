@@ -1,20 +1,29 @@
 /**
  * `neqspin demo` pipeline (issue 5): Zhang & Chern's voltage-driven AFM|FM front, NEGF-LL versus
- * ML-LL, end to end, as four resumable stages in one output folder.
+ * ML-LL, end to end, as five resumable stages in one output folder.
  *
  *   1 negf    for every μ: `dataset.trajectories` NEGF-LL training trajectories (float64 twin
- *             LLTwin + CpuNegfProvider, src/dynamics/driven.ts) and one held-out trajectory from
+ *             LLTwin + NEGF provider, src/dynamics/driven.ts) and one held-out trajectory from
  *             another initial state (other tilt and noise seed); snapshots (S, F, F⊥, n) every
  *             `dataset.every` steps go to the dataset `data-mu{m}/` (held-out trajectory = the
- *             test split), the held-out wall trace to `negf-mu{m}.json`.
+ *             test split), the held-out wall trace to `negf-mu{m}.json`. The trajectories of one
+ *             μ run in lockstep: at every step their fields are solved together (`negfDevice`
+ *             'cpu': float64 CpuNegfProvider, one after the other; 'gpu': GpuNegfProvider, one
+ *             batch), so the GPU solver's batching is used; a μ is committed when all its
+ *             trajectories are done. The trajectories are independent, so the numbers equal
+ *             those of sequential runs.
  *   2 train   for every μ: the two-potential model on `data-mu{m}/` (src/cli/train.ts runTraining,
  *             default descriptor, SiLU) into `model-mu{m}/`. One model per μ: the descriptor has no
  *             electrode-potential input, a model is bound to its reservoirs like an NEGF provider.
  *   3 ml      for every μ: ML-LL on the GPU (src/dynamics/mlDriven.ts) from the held-out initial
  *             state with the same noise seed, wall trace to `ml-mu{m}.json`.
- *   4 report  metrics.json, report.md and SVG figures (./report.ts).
+ *   4 large   one model on a lattice ≥ 100× the training lattice (./large.ts): throughput and
+ *             c_i maps (figures/large-t{step}.png) → `large.json`.
+ *   5 report  metrics.json, report.md and SVG figures (./report.ts).
  *
- * Wall trace: x_DW (first zero of the column-averaged c_i, src/lattice/observables.ts) every
+ * Wall trace: x_DW (the zero of the column-averaged c_i at the front of the FM domain grown from the
+ * right electrode, `rightFrontCrossing` in src/lattice/observables.ts: SPEC §3's zero crossing,
+ * chosen so that a domain nucleated at the left electrode does not make it jump) every
  * `compare.sampleEvery` steps from step 0, and c_i maps at `compare.snapshots` evenly spaced steps
  * (multiples of sampleEvery, first 0, last `compare.steps`).
  *
@@ -23,18 +32,20 @@
  * atomically (dataset appends are journaled, JSON files written with writeFileAtomic, training
  * checkpoints every few epochs), and a unit is skipped on `resume` when its output exists, so a
  * killed run continues where it stopped; all numbers but the timings are deterministic functions of
- * the configuration and seed (float64 CPU NEGF, deterministic GPU kernels), so a resumed run
- * reproduces an uninterrupted one.
+ * the configuration and seed (float64 CPU NEGF or deterministic GPU NEGF kernels, deterministic GPU
+ * ML kernels), so a resumed run reproduces an uninterrupted one (on the same adapter).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAuthorsDat } from '../io/authors-dat.js';
 import { Lattice } from '../lattice/lattice.js';
 import { neel, tilted } from '../lattice/textures.js';
-import { neighbourCorrelation, zeroCrossing, columnAverages } from '../lattice/observables.js';
+import { neighbourCorrelation, rightFrontCrossing, columnAverages } from '../lattice/observables.js';
 import { LLTwin } from '../dynamics/twin.js';
 import { NegfDrivenLL } from '../dynamics/driven.js';
 import { MlDrivenLL } from '../dynamics/mlDriven.js';
-import { CpuNegfProvider } from '../negf/provider.js';
+import { CpuNegfProvider, unitSpins, type FieldProvider, type FieldResult } from '../negf/provider.js';
+import { GpuNegfProvider } from '../negf/gpuProvider.js';
 import { appendSnapshots, concatSnapshots, readDataset, recoverDataset, writeDataset, type Snapshots } from '../io/dataset.js';
 import { JobDir } from '../io/job.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -42,8 +53,11 @@ import { getGpu, type GpuOptions } from '../gpu/context.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../model/train.js';
 import { loadModel } from '../model/modelFile.js';
 import { runTraining } from '../cli/train.js';
+import { latticePng } from '../io/png.js';
 import { trajectorySeed, type DemoConfig } from './config.js';
+import { autoLarge, runLarge, type LargeResult } from './large.js';
 import { writeReport, type DemoMetrics } from './report.js';
+import { divergingRgb } from './svg.js';
 
 /** Wall-position trace and texture maps of one run (NEGF-LL or ML-LL). */
 export interface Trace {
@@ -64,7 +78,7 @@ export interface DemoRunOptions {
   gpu?: GpuOptions;
   /** progress messages (one line each) */
   log?: (line: string) => void;
-  /** stop (as if killed) after this stage (1-3) has completed; for resume tests */
+  /** stop (as if killed) after this stage (1-4) has completed; for resume tests */
   haltAfterStage?: number;
 }
 
@@ -84,23 +98,92 @@ function llParams(c: DemoConfig, seed: number) {
   return { integrator: 'midpoint' as const, ...c.dynamics, seed };
 }
 
-/** Canted AFM|FM front (config.ts): Néel AFM along z, FM columns along (sin θ, 0, cos θ), tilted. */
+/** Spins of an authors' snapshot (SPEC §5 .dat format) on `lat`, renormalised in float64. */
+export function authorsSpins(path: string, lat: Lattice): Float64Array {
+  return unitSpins(parseAuthorsDat(readFileSync(path, 'utf8'), lat.Lx, lat.Ly, path).spins, lat.N);
+}
+
+/**
+ * Initial state of a trajectory (config.ts): the canted AFM|FM front (Néel AFM along z, FM columns
+ * along (sin θ, 0, cos θ)) or the `initialFile` snapshot, tilted by front.tilt with `seed`.
+ */
 export function initialState(c: DemoConfig, lat: Lattice, seed: number): Float64Array {
   const { seedWidth, angle, tilt } = c.front;
-  const s = neel(lat);
-  for (let i = 0; i < lat.N; i++) if (lat.xOf(i) >= lat.Lx - seedWidth) s.set([Math.sin(angle), 0, Math.cos(angle)], 3 * i);
+  let s: Float64Array;
+  if (c.initialFile) s = authorsSpins(c.initialFile, lat);
+  else {
+    s = neel(lat);
+    for (let i = 0; i < lat.N; i++) if (lat.xOf(i) >= lat.Lx - seedWidth) s.set([Math.sin(angle), 0, Math.cos(angle)], 3 * i);
+  }
   return tilt > 0 ? tilted(s, tilt, seed) : s;
 }
 
+/**
+ * A field provider shared by trajectories that run concurrently in lockstep: every member's
+ * `fields(s)` waits until each active member has asked, then all requests are solved by one
+ * `solveAll` call (one GPU batch). A member that finishes or fails calls `leave()`; after a failure
+ * further requests are rejected, so no member waits for ever.
+ */
+class Lockstep {
+  private waiting: { s: Float64Array | Float32Array; resolve: (r: FieldResult) => void; reject: (e: unknown) => void }[] = [];
+  private failure: unknown;
+
+  constructor(
+    readonly N: number,
+    private active: number,
+    private readonly solveAll: (s: (Float64Array | Float32Array)[]) => Promise<FieldResult[]>,
+  ) {}
+
+  member(): FieldProvider {
+    return { N: this.N, fields: (s) => new Promise((resolve, reject) => (this.failure !== undefined ? reject(this.failure) : (this.waiting.push({ s, resolve, reject }), this.flush()))) };
+  }
+
+  leave(failure?: unknown): void {
+    this.active--;
+    if (failure !== undefined && this.failure === undefined) this.failure = failure;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (!this.waiting.length || (this.waiting.length < this.active && this.failure === undefined)) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    if (this.failure !== undefined) return batch.forEach((w) => w.reject(this.failure));
+    this.solveAll(batch.map((w) => w.s)).then(
+      (r) => batch.forEach((w, k) => w.resolve(r[k])),
+      (e) => batch.forEach((w) => w.reject(e)),
+    );
+  }
+}
+
+/** The stage-1 NEGF solver at μ: `solveAll` of a lockstep batch, and its release. */
+async function negfSolver(c: DemoConfig, mu: number, gpu: GpuOptions | undefined): Promise<{ N: number; solveAll: (s: (Float64Array | Float32Array)[]) => Promise<FieldResult[]>; destroy: () => void }> {
+  const setup = { lattice: c.lattice, model: c.model, leads: c.leads, muL: mu, muR: mu, temperature: c.temperature };
+  if (c.negfDevice === 'gpu') {
+    const p = await GpuNegfProvider.create(await getGpu(gpu), setup, { maxBatch: c.dataset.trajectories + 1 });
+    return { N: p.N, solveAll: (s) => p.fieldsBatch(s), destroy: () => p.destroy() };
+  }
+  const p = new CpuNegfProvider(setup);
+  return {
+    N: p.N,
+    solveAll: async (s) => {
+      const out: FieldResult[] = [];
+      for (const x of s) out.push(await p.fields(x));
+      return out;
+    },
+    destroy: () => {},
+  };
+}
+
 function wallX(lat: Lattice, s: ArrayLike<number>): number {
-  return zeroCrossing(columnAverages(lat, s).c);
+  return rightFrontCrossing(columnAverages(lat, s).c);
 }
 
 /**
  * One NEGF-LL trajectory of `steps` steps at μ index m, trajectory k: snapshots every `every`
  * steps (dataset format, trajectory id k) and the wall trace when `trace` is requested.
  */
-async function negfTrajectory(c: DemoConfig, provider: CpuNegfProvider, m: number, k: number, steps: number, every: number, trace: boolean): Promise<{ snapshots: Snapshots; trace: Trace }> {
+async function negfTrajectory(c: DemoConfig, provider: FieldProvider, mu: number, m: number, k: number, steps: number, every: number, trace: boolean): Promise<{ snapshots: Snapshots; trace: Trace }> {
   const lat = new Lattice(c.lattice);
   const seed = trajectorySeed(c, m, k);
   const twin = new LLTwin(lat, llParams(c, seed));
@@ -113,18 +196,16 @@ async function negfTrajectory(c: DemoConfig, provider: CpuNegfProvider, m: numbe
     if (step % c.compare.sampleEvery === 0) tr.steps.push(step), tr.x.push(wallX(lat, s));
     if (maps.has(step)) tr.textures.push({ step, c: Array.from(neighbourCorrelation(lat, s)) });
   };
-  const t0 = performance.now();
   await new NegfDrivenLL(twin, provider).run(steps, {
     onField: (step, s, f) => {
       observe(step, s);
       if (step % every !== 0) return;
       parts.push({
         spins: Float32Array.from(s), field: Float32Array.from(f.F), fieldPerp: Float32Array.from(f.Fperp), density: Float32Array.from(f.density),
-        params: Float64Array.of(provider.setup.muL, provider.setup.muR, c.temperature), trajectory: Int32Array.of(k), step: Int32Array.of(step),
+        params: Float64Array.of(mu, mu, c.temperature), trajectory: Int32Array.of(k), step: Int32Array.of(step),
       });
     },
   });
-  tr.secondsPerStep = (performance.now() - t0) / 1000 / steps;
   observe(steps, twin.getSpins());
   return { snapshots: concatSnapshots(parts), trace: tr };
 }
@@ -148,7 +229,7 @@ async function mlTrajectory(c: DemoConfig, modelDir: string, m: number, gpu: Gpu
       const { samples } = await ml.run(target - ml.step, { sampleEvery });
       const s = await ml.getSpins();
       timed += performance.now() - t0;
-      for (const smp of samples) tr.steps.push(smp.step), tr.x.push(zeroCrossing(smp.c));
+      for (const smp of samples) tr.steps.push(smp.step), tr.x.push(rightFrontCrossing(smp.c));
       tr.textures.push({ step: target, c: Array.from(neighbourCorrelation(lat, s)) });
     }
     tr.secondsPerStep = timed / 1000 / c.compare.steps;
@@ -173,6 +254,7 @@ const file = {
   model: (m: number) => `model-mu${m}`,
   negf: (m: number) => `negf-mu${m}.json`,
   ml: (m: number) => `ml-mu${m}.json`,
+  large: 'large.json',
 };
 
 function readTrace(path: string): Trace {
@@ -203,23 +285,46 @@ export async function runDemo(out: string, c: DemoConfig, o: DemoRunOptions = {}
   if (await stage(1, 'NEGF-LL trajectories', async () => {
     for (const [m, mu] of c.mu.entries()) {
       const dir = job.path(file.data(m));
-      const provider = new CpuNegfProvider({ lattice: c.lattice, model: c.model, leads: c.leads, muL: mu, muR: mu, temperature: c.temperature });
       if (existsSync(dir)) recoverDataset(dir);
       else {
         const split = { train: Array.from({ length: K }, (_, k) => k), val: [], test: [K] };
-        const provenance = { generator: 'neqspin demo', config: c, mu, dynamics: 'NEGF-driven LL, midpoint (float64 twin), adiabatic electrons' };
+        const solver = c.negfDevice === 'gpu' ? 'GPU f32 batched RGF (GpuNegfProvider)' : 'float64 CPU RGF (CpuNegfProvider)';
+        const provenance = { generator: 'neqspin demo', config: c, mu, dynamics: `NEGF-driven LL, midpoint (float64 twin), adiabatic electrons, ${solver}` };
         await writeDataset(dir, { lattice: c.lattice, model: c.model, leads: c.leads, provenance, split }, EMPTY);
       }
       const done = new Set(readDataset(dir).data.trajectory);
-      for (let k = 0; k <= K; k++) {
-        if (done.has(k)) continue;
-        const held = k === K;
-        const steps = held ? c.compare.steps : c.dataset.steps;
-        log(`demo: μ = ${mu}: NEGF-LL ${held ? 'held-out' : 'training'} trajectory ${k} (${steps} steps)`);
-        const r = await negfTrajectory(c, provider, m, k, steps, c.dataset.every, held);
-        if (held) writeFileAtomic(job.path(file.negf(m)), JSON.stringify(r.trace));
-        appendSnapshots(dir, r.snapshots);
+      const todo = Array.from({ length: K + 1 }, (_, k) => k).filter((k) => !done.has(k));
+      if (!todo.length) continue;
+      const steps = (k: number) => (k === K ? c.compare.steps : c.dataset.steps);
+      log(`demo: μ = ${mu}: NEGF-LL trajectories ${todo.join(', ')} in lockstep (${c.negfDevice} NEGF; ${todo.map(steps).join(', ')} steps; ${K} = held-out)`);
+      const solver = await negfSolver(c, mu, o.gpu);
+      const lock = new Lockstep(solver.N, todo.length, solver.solveAll);
+      const t0 = performance.now();
+      let results: { snapshots: Snapshots; trace: Trace }[];
+      try {
+        results = await Promise.all(
+          todo.map(async (k) => {
+            try {
+              const r = await negfTrajectory(c, lock.member(), mu, m, k, steps(k), c.dataset.every, k === K);
+              lock.leave();
+              return r;
+            } catch (e) {
+              lock.leave(e);
+              throw e;
+            }
+          }),
+        );
+      } finally {
+        solver.destroy();
       }
+      // amortised wall time per NEGF-LL step of this μ's trajectories
+      const perStep = (performance.now() - t0) / 1000 / todo.reduce((a, k) => a + steps(k), 0);
+      todo.forEach((k, j) => {
+        if (k !== K) return;
+        results[j].trace.secondsPerStep = perStep;
+        writeFileAtomic(job.path(file.negf(m)), JSON.stringify(results[j].trace));
+      });
+      for (const r of results) appendSnapshots(dir, r.snapshots);
     }
   })) return undefined;
 
@@ -239,11 +344,24 @@ export async function runDemo(out: string, c: DemoConfig, o: DemoRunOptions = {}
     }
   })) return undefined;
 
+  if (await stage(4, 'large-lattice ML-LL', async () => {
+    if (existsSync(job.path(file.large))) return;
+    const ctx = await getGpu(o.gpu);
+    const l = c.large ?? autoLarge(ctx.info);
+    const m = l.muIndex;
+    log(`demo: μ = ${c.mu[m]}: ML-LL on ${l.Lx}×${l.Ly} (${l.Lx * l.Ly} spins, ${l.steps} steps)`);
+    const image = (name: string, v: Float64Array, Lx: number, Ly: number) => writeFileAtomic(job.path(name), latticePng(v, Lx, Ly, divergingRgb).png);
+    const r = await runLarge(ctx, c, l, loadModel(job.path(file.model(m))), trajectorySeed(c, m, K), image);
+    log(`demo: large lattice: ${r.timing.spinStepsPerSecond.toExponential(3)} spin-steps/s (${(r.timing.secondsPerStep * 1e3).toFixed(1)} ms per step)`);
+    writeFileAtomic(job.path(file.large), JSON.stringify(r));
+  })) return undefined;
+
+  const large = JSON.parse(readFileSync(job.path(file.large), 'utf8')) as LargeResult;
   const runs = c.mu.map((mu, m) => {
     const ev = JSON.parse(readFileSync(join(job.path(file.model(m)), 'evaluation.json'), 'utf8'));
     return { mu, negf: readTrace(job.path(file.negf(m))), ml: readTrace(job.path(file.ml(m))), evaluation: ev, parity: join(file.model(m), 'parity.svg') };
   });
-  const metrics = writeReport(job.dir, c, runs, { seconds: (performance.now() - started) / 1000, resumed: !!job.resumed });
+  const metrics = writeReport(job.dir, c, runs, large, { seconds: (performance.now() - started) / 1000, resumed: !!job.resumed });
   job.commit();
   return metrics;
 }

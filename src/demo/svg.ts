@@ -1,6 +1,7 @@
 /**
  * Minimal dependency-free SVG figures for the demo report: line/marker plots with linear axes and
- * colour-coded lattice maps (one panel per texture, diverging blue-white-red scale on [-1, 1]).
+ * colour-coded lattice maps (one panel per texture, diverging blue-white-red scale on [-1, 1]; the
+ * same scale colours the PNG maps of large lattices, src/io/png.ts).
  * Non-finite values are skipped (a line breaks there).
  */
 
@@ -85,13 +86,17 @@ export function linePlotSvg(series: Series[], o: PlotOptions): string {
   return out.join('\n') + '\n';
 }
 
-/** Diverging colour for v in [-1, 1]: blue (-1), white (0), red (+1). */
-export function divergingColour(v: number): string {
+/** Diverging colour map on [-1, 1] as 8-bit RGB: blue (-1), white (0), red (+1); clamped, non-finite → white. */
+export function divergingRgb(v: number): [number, number, number] {
   const t = Math.max(-1, Math.min(1, Number.isFinite(v) ? v : 0));
   const a = Math.abs(t);
   const mix = (c: number) => Math.round(255 + (c - 255) * a);
-  const [r, g, b] = t >= 0 ? [mix(214), mix(39), mix(40)] : [mix(31), mix(119), mix(180)];
-  return `#${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+  return t >= 0 ? [mix(214), mix(39), mix(40)] : [mix(31), mix(119), mix(180)];
+}
+
+/** divergingRgb as a CSS hex colour. */
+export function divergingColour(v: number): string {
+  return `#${divergingRgb(v).map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
 
 export interface MapPanel {

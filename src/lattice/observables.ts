@@ -58,6 +58,25 @@ export function zeroCrossing(p: ArrayLike<number>): number {
 }
 
 /**
+ * Zero crossing of the front of the domain attached to the right end of a profile: walking from
+ * p[L-1] leftwards while p keeps its sign, the first sign change, linearly interpolated (x where
+ * the interpolant vanishes). Equal to `zeroCrossing` when the profile changes sign once. For the
+ * AFM|FM front grown from the right electrode (column-averaged c_i > 0 in the FM, < 0 in the AFM)
+ * it follows that front and ignores domains nucleated elsewhere, e.g. at the left electrode, which
+ * make the first crossing jump. NaN when p[L-1] = 0 or p has one sign throughout.
+ */
+export function rightFrontCrossing(p: ArrayLike<number>): number {
+  const L = p.length;
+  const sign = L ? Math.sign(p[L - 1]) : 0;
+  if (sign === 0) return NaN;
+  for (let x = L - 2; x >= 0; x--) {
+    const a = p[x], b = p[x + 1];
+    if (Math.sign(a) !== sign) return a === 0 ? x : x + a / (a - b);
+  }
+  return NaN;
+}
+
+/**
  * Domain-wall position (SPEC §3): AFM|FM walls from the column-averaged c_i; ferromagnetic walls
  * from the column average of the spin component `component` (0,1,2 = x,y,z).
  */

@@ -78,6 +78,13 @@ export interface TrainConfig {
    * prediction costs about a fifth of an epoch of batch-1 steps, so > 1 saves training time.
    */
   evalEvery: number;
+  /**
+   * input normalisation: a feature whose standard deviation over the training set is below this
+   * is centred but not scaled (std 1). 1e-6 keeps every varying feature; a larger floor stops the
+   * near-constant features of nearly collinear data (a ferromagnet: σ down to 1e-3) from being
+   * amplified ~1/σ, which makes the fitted field explode off the training set.
+   */
+  normFloor: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -98,6 +105,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   leadWeight: 1,
   checkpointEvery: 10,
   evalEvery: 1,
+  normFloor: 1e-6,
 };
 
 /** Throws (naming the field) unless `c` is a valid configuration. */
@@ -121,6 +129,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(c.leadWeight > 0 && Number.isFinite(c.leadWeight))) bad('leadWeight', 'a positive number', c.leadWeight);
   if (!posInt(c.checkpointEvery)) bad('checkpointEvery', 'a positive integer', c.checkpointEvery);
   if (!posInt(c.evalEvery)) bad('evalEvery', 'a positive integer', c.evalEvery);
+  if (!(c.normFloor >= 0 && Number.isFinite(c.normFloor))) bad('normFloor', 'a finite number >= 0', c.normFloor);
   const s = c.schedule;
   if (s.kind === 'cosine') {
     if (!(s.minFactor >= 0 && s.minFactor <= 1)) bad('schedule.minFactor', 'in [0, 1]', s.minFactor);
@@ -395,7 +404,7 @@ export async function trainModel(ctx: GpuContext, ds: Dataset, cfg: TrainConfig,
     }
     const all = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
     rows.reduce((off, r) => (all.set(r, off), off + r.length), 0);
-    norm = computeNormalisation(all, layout.D);
+    norm = computeNormalisation(all, layout.D, cfg.normFloor);
     best = await tr.mlp.getFlat();
     state = { epoch: 0, adamSteps: 0, bestLoss: Infinity, bestEpoch: -1, sinceBest: 0, stopped: false, history: [] };
   }

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Agreement check of the main job (issue 5): reads <out>/metrics.json of `neqspin demo` on the
+// embedded default and fails (exit 1) unless the ML-LL / NEGF-LL wall-velocity ratio is within
+// `tol` (default 10 %) of 1 at every electrode potential and the wall-position error is finite.
+// .ci/run calls it after scripts/setup.sh has run the demo, so the agreement is tested on every CI
+// run without running the 7-minute demo twice.
+//   node scripts/check-demo.mjs [out/demo] [tol]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = process.argv[2] ?? 'out/demo';
+const tol = Number(process.argv[3] ?? 0.1);
+const m = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
+let ok = m.config?.name === 'default';
+if (!ok) console.error(`check-demo: ${dir} is not a run of the embedded default (config.name = ${m.config?.name})`);
+for (const p of m.perMu) {
+  const dev = Math.abs(p.velocity.ratio - 1);
+  const good = Number.isFinite(dev) && dev <= tol && Number.isFinite(p.wallPosition.rmsError);
+  ok &&= good;
+  console.log(
+    `check-demo: μ = ${p.mu}: v_ML/v_NEGF = ${p.velocity.ratio.toFixed(3)} (|Δ| ${(100 * dev).toFixed(1)} %, limit ${(100 * tol).toFixed(0)} %), ` +
+      `rms wall-position error ${p.wallPosition.rmsError.toFixed(2)} columns, held-out F⊥ R² ${p.heldOutFperp.r2.toFixed(3)} ${good ? 'ok' : 'FAIL'}`,
+  );
+}
+if (m.perMu.length < 3) (ok = false), console.error(`check-demo: ${m.perMu.length} electrode potentials, need ≥ 3`);
+process.exit(ok ? 0 : 1);
