@@ -2,7 +2,7 @@
 // neqspin CLI shim: runs the bundled dist/cli.js (npm run build). In a source checkout where dist/
 // is missing or older than src/ (edited since the last build), it bundles src/cli/main.ts on the fly
 // with esbuild into .neqspin-cache/ instead, so the CLI never runs stale code (dev only).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,9 +24,11 @@ const stale = !existsSync(dist) || (existsSync(src) && newestMtime(src) > statSy
 if (stale && existsSync(join(root, 'node_modules', 'esbuild'))) {
   const { build } = await import('esbuild');
   entry = join(root, '.neqspin-cache', 'cli-dev.mjs');
+  // bundle to a private file and rename it into place: concurrent CLI runs never import a half-written bundle
+  const tmp = `${entry}.${process.pid}.tmp.mjs`;
   await build({
     entryPoints: [join(src, 'cli', 'main.ts')],
-    outfile: entry,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -34,6 +36,7 @@ if (stale && existsSync(join(root, 'node_modules', 'esbuild'))) {
     packages: 'external',
     logLevel: 'error',
   });
+  renameSync(tmp, entry);
 }
 const { main } = await import(new URL(`file://${entry}`).href);
 process.exitCode = await main(process.argv.slice(2));
