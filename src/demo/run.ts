@@ -86,8 +86,8 @@ interface DemoCheckpoint {
   stagesDone: number;
 }
 
-/** Steps at which c_i maps are taken: evenly spaced multiples of sampleEvery, 0 and steps included. */
-export function textureSteps(c: DemoConfig): number[] {
+/** Steps at which texture maps are taken: evenly spaced multiples of sampleEvery, 0 and steps included. */
+export function textureSteps(c: { compare: Pick<DemoConfig['compare'], 'steps' | 'sampleEvery' | 'snapshots'> }): number[] {
   const { steps, sampleEvery, snapshots } = c.compare;
   const out = new Set<number>();
   for (let j = 0; j < snapshots; j++) out.add(j === snapshots - 1 ? steps : Math.round((j * steps) / (snapshots - 1) / sampleEvery) * sampleEvery);

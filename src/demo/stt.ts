@@ -70,6 +70,7 @@ import { loadModel } from '../model/modelFile.js';
 import { mlFieldF64, mlFieldTwin } from '../model/field.js';
 import { runTraining } from '../cli/train.js';
 import { writeSttReport, type SttMetrics, type SttRun } from './sttReport.js';
+import { textureSteps, type DemoRunOptions } from './run.js';
 
 /** Rotation-invariant descriptor of radius 2 with the raw column index (see the module doc). */
 export const STT_DESCRIPTOR: DescriptorConfig = { rc: 2, rp: 1.5, lead: { kind: 'column' } };
@@ -255,23 +256,8 @@ export interface NegfLoop {
   current: number;
 }
 
-export interface SttRunOptions {
-  resume?: boolean;
-  force?: boolean;
-  quiet?: boolean;
-  gpu?: GpuOptions;
-  log?: (line: string) => void;
-  /** stop (as if killed) after this stage (1-3); for resume tests */
-  haltAfterStage?: number;
-}
-
-/** Steps of the S_z maps: evenly spaced multiples of sampleEvery, 0 and compare.steps included. */
-export function mapSteps(c: SttConfig): number[] {
-  const { steps, sampleEvery, snapshots } = c.compare;
-  const out = new Set<number>();
-  for (let j = 0; j < snapshots; j++) out.add(j === snapshots - 1 ? steps : Math.round((j * steps) / (snapshots - 1) / sampleEvery) * sampleEvery);
-  return [...out].sort((a, b) => a - b);
-}
+/** Options of runSttDemo: those of runDemo (`haltAfterStage` 1-3 here). */
+export type SttRunOptions = DemoRunOptions;
 
 const K = (c: SttConfig) => c.wall.train.length;
 const seedOf = (c: SttConfig, m: number, k: number) => c.seed + m * (K(c) + 1) + k;
@@ -304,7 +290,7 @@ async function negfTrajectory(c: SttConfig, p: CpuNegfProvider, m: number, k: nu
   twin.setSpins(initialWall(c, lat, m, k));
   const parts: Snapshots[] = [];
   const tr: WallTrace = { steps: [], x: [], maps: [], secondsPerStep: 0 };
-  const maps = new Set(mapSteps(c));
+  const maps = new Set(textureSteps(c));
   const observe = (step: number, s: ArrayLike<number>) => {
     if (step % c.compare.sampleEvery === 0) tr.steps.push(step), tr.x.push(fmWallPosition(columnAverages(lat, s)));
     if (maps.has(step)) tr.maps.push({ step, values: easyComponent(s) });
@@ -337,7 +323,7 @@ async function mlTrajectory(c: SttConfig, modelDir: string, m: number, gpu: GpuO
     ml.setSpins(s0, 0);
     const tr: WallTrace = { steps: [0], x: [fmWallPosition(columnAverages(lat, s0))], maps: [{ step: 0, values: easyComponent(s0) }], secondsPerStep: 0 };
     let timed = 0;
-    for (const target of mapSteps(c).filter((s) => s > 0)) {
+    for (const target of textureSteps(c).filter((s) => s > 0)) {
       const t0 = performance.now();
       const { samples } = await ml.run(target - ml.step, { sampleEvery: c.compare.sampleEvery });
       const s = await ml.getSpins();
