@@ -127,9 +127,9 @@ export function demoConfig(name: DemoConfigName, seed: number): DemoConfig {
     name,
     mu: [-3.5, -3.4, -3.25],
     front: { seedWidth: 8, angle: Math.PI / 2, tilt: 0.05 },
-    dataset: { trajectories: 2, steps: 160, every: 4 },
+    dataset: { trajectories: 3, steps: 160, every: 4 },
     compare: { steps: 160, sampleEvery: 4, snapshots: 5 },
-    train: { hidden: [32, 32], epochs: 120, batch: 1, lr: 2e-2 },
+    train: { hidden: [32, 32], epochs: 80, batch: 1, lr: 2e-2 },
     seed,
   });
 }
