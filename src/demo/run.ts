@@ -82,8 +82,28 @@ export interface DemoRunOptions {
   haltAfterStage?: number;
 }
 
-interface DemoCheckpoint {
+export interface DemoCheckpoint {
   stagesDone: number;
+}
+
+/**
+ * The numbered, resumable stages of a demo in `job`: `stage(n, name, body)` runs `body` unless the
+ * checkpoint says stage n is done, then records it (its outputs must already be written
+ * atomically); it returns true when the run is to halt after stage n (`haltAfterStage`).
+ */
+export function stageRunner(job: JobDir<DemoCheckpoint>, o: DemoRunOptions, label: string): (n: number, name: string, body: () => Promise<void>) => Promise<boolean> {
+  const state: DemoCheckpoint = job.resumed ?? { stagesDone: 0 };
+  const log = o.log ?? (() => {});
+  return async (n, name, body) => {
+    if (state.stagesDone < n) {
+      const t0 = performance.now();
+      await body();
+      state.stagesDone = n;
+      job.checkpoint(state);
+      log(`${label}: stage ${n} (${name}) done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    return o.haltAfterStage === n;
+  };
 }
 
 /** Steps at which texture maps are taken: evenly spaced multiples of sampleEvery, 0 and steps included. */
@@ -269,18 +289,8 @@ export async function runDemo(out: string, c: DemoConfig, o: DemoRunOptions = {}
   if (c.compare.steps % c.compare.sampleEvery !== 0) throw new Error(`compare.steps (${c.compare.steps}) must be a multiple of compare.sampleEvery (${c.compare.sampleEvery})`);
   const job = new JobDir<DemoCheckpoint>(out, { overwrite: o.force, resume: o.resume }, c);
   const log = o.log ?? (() => {});
-  const state: DemoCheckpoint = job.resumed ?? { stagesDone: 0 };
   const K = c.dataset.trajectories;
-  const stage = async (n: number, name: string, body: () => Promise<void>): Promise<boolean> => {
-    if (state.stagesDone < n) {
-      const t0 = performance.now();
-      await body();
-      state.stagesDone = n;
-      job.checkpoint(state);
-      log(`demo: stage ${n} (${name}) done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    }
-    return o.haltAfterStage === n;
-  };
+  const stage = stageRunner(job, o, 'demo');
 
   if (await stage(1, 'NEGF-LL trajectories', async () => {
     for (const [m, mu] of c.mu.entries()) {

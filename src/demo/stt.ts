@@ -70,7 +70,7 @@ import { loadModel } from '../model/modelFile.js';
 import { mlFieldF64, mlFieldTwin } from '../model/field.js';
 import { runTraining } from '../cli/train.js';
 import { writeSttReport, type SttMetrics, type SttRun } from './sttReport.js';
-import { textureSteps, type DemoRunOptions } from './run.js';
+import { stageRunner, textureSteps, type DemoCheckpoint, type DemoRunOptions } from './run.js';
 
 /** Rotation-invariant descriptor of radius 2 with the raw column index (see the module doc). */
 export const STT_DESCRIPTOR: DescriptorConfig = { rc: 2, rp: 1.5, lead: { kind: 'column' } };
@@ -402,19 +402,9 @@ async function heldOutTorques(c: SttConfig, dir: string, m: number, modelDir: (k
 export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {}): Promise<SttMetrics | undefined> {
   const started = performance.now();
   checkConfig(c);
-  const job = new JobDir<{ stagesDone: number }>(out, { overwrite: o.force, resume: o.resume }, { scenario: 'stt', config: c });
+  const job = new JobDir<DemoCheckpoint>(out, { overwrite: o.force, resume: o.resume }, { scenario: 'stt', config: c });
   const log = o.log ?? (() => {});
-  const state = job.resumed ?? { stagesDone: 0 };
-  const stage = async (n: number, name: string, body: () => Promise<void>): Promise<boolean> => {
-    if (state.stagesDone < n) {
-      const t0 = performance.now();
-      await body();
-      state.stagesDone = n;
-      job.checkpoint(state);
-      log(`demo stt: stage ${n} (${name}) done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    }
-    return o.haltAfterStage === n;
-  };
+  const stage = stageRunner(job, o, 'demo stt');
 
   if (await stage(1, 'NEGF-LL trajectories', async () => {
     for (const [m, V] of c.biases.entries()) {
