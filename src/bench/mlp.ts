@@ -140,7 +140,7 @@ async function gemmBench(ctx: GpuContext, roof: Roofline, quick: boolean, log: (
   x.destroy();
   return {
     title: 'MLP GEMM kernels (raw throughput, one 1024→1024 layer)',
-    note: `MlpGpu forward (1 GEMM + bias + ReLU epilogue) and input gradient (forward + 2-stack backward: 3 GEMM units) of arch 1024-1024-2, best of ${sw ? 1 : 5} single-submit runs; % of the FMA roof measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Variants: wide = 256-invocation 128×128 register-blocked tiles (GPU default), tiled = 64-invocation 4×4 tiles, direct = no workgroup memory (software default).`,
+    note: `MlpGpu forward (1 GEMM + bias + ReLU epilogue) and input gradient (forward + 2-stack backward: 3 GEMM units) of arch 1024-1024-2, best of ${sw ? 1 : 5} single-submit runs; % of the FMA roof measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Variants: wide = 256-invocation 128×128 register-blocked tiles, tiled = 64-invocation 4×4 tiles, direct = no workgroup memory (the default everywhere, src/model/mlp.ts).`,
     columns: ['variant', 'M×N×K', 'forward ms', 'forward GFLOP/s', '% FMA roof', 'input-grad GFLOP/s'],
     rows,
   };

@@ -44,12 +44,14 @@ import { neighbourCorrelation, rightFrontCrossing, columnAverages } from '../lat
 import { LLTwin } from '../dynamics/twin.js';
 import { NegfDrivenLL } from '../dynamics/driven.js';
 import { MlDrivenLL } from '../dynamics/mlDriven.js';
+import type { LLSample } from '../dynamics/engine.js';
+import type { LLParamsInput } from '../dynamics/params.js';
 import { CpuNegfProvider, unitSpins, type FieldProvider, type FieldResult } from '../negf/provider.js';
 import { GpuNegfProvider } from '../negf/gpuProvider.js';
-import { appendSnapshots, concatSnapshots, readDataset, recoverDataset, writeDataset, type Snapshots } from '../io/dataset.js';
+import { appendSnapshots, concatSnapshots, emptySnapshots, readDataset, recoverDataset, writeDataset, type Snapshots } from '../io/dataset.js';
 import { JobDir } from '../io/job.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { getGpu, type GpuOptions } from '../gpu/context.js';
+import { getGpu, type GpuContext, type GpuOptions } from '../gpu/context.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../model/train.js';
 import { loadModel } from '../model/modelFile.js';
 import { runTraining } from '../cli/train.js';
@@ -230,44 +232,53 @@ async function negfTrajectory(c: DemoConfig, provider: FieldProvider, mu: number
   return { snapshots: concatSnapshots(parts), trace: tr };
 }
 
-/** ML-LL on the GPU from the held-out initial state of μ index m (same noise seed as NEGF-LL). */
-async function mlTrajectory(c: DemoConfig, modelDir: string, m: number, gpu: GpuOptions | undefined): Promise<Trace> {
-  const ctx = await getGpu(gpu);
-  const lat = new Lattice(c.lattice);
-  const seed = trajectorySeed(c, m, c.dataset.trajectories);
-  const s0 = initialState(c, lat, seed);
-  const ml = await MlDrivenLL.create(ctx, lat, loadModel(modelDir), llParams(c, seed));
+/**
+ * ML-LL on the GPU from `s0` for `compare.steps` steps, observed every `sampleEvery` steps
+ * (position: from the GPU column sample, or from the spins at step 0) and mapped at textureSteps;
+ * the pipelines are compiled before the timed run. Shared by the afm-fm and stt demos.
+ */
+export async function mlRun<M>(
+  ctx: GpuContext, lat: Lattice, modelDir: string, params: LLParamsInput, s0: Float64Array, c: { compare: DemoConfig['compare'] },
+  observe: { position(sample: LLSample): number; initialPosition(s: Float64Array): number; map(s: Float64Array | Float32Array): M },
+): Promise<{ steps: number[]; x: number[]; maps: { step: number; map: M }[]; secondsPerStep: number }> {
+  const ml = await MlDrivenLL.create(ctx, lat, loadModel(modelDir), params);
   try {
     ml.setSpins(s0, 0);
     await ml.run(2); // compile the pipelines outside the timed run
     ml.setSpins(s0, 0);
-    const { sampleEvery } = c.compare;
-    const tr: Trace = { steps: [0], x: [wallX(lat, s0)], textures: [{ step: 0, c: Array.from(neighbourCorrelation(lat, s0)) }], secondsPerStep: 0 };
+    const out = { steps: [0], x: [observe.initialPosition(s0)], maps: [{ step: 0, map: observe.map(s0) }], secondsPerStep: 0 };
     let timed = 0;
     for (const target of textureSteps(c).filter((s) => s > 0)) {
       const t0 = performance.now();
-      const { samples } = await ml.run(target - ml.step, { sampleEvery });
+      const { samples } = await ml.run(target - ml.step, { sampleEvery: c.compare.sampleEvery });
       const s = await ml.getSpins();
       timed += performance.now() - t0;
-      for (const smp of samples) tr.steps.push(smp.step), tr.x.push(rightFrontCrossing(smp.c));
-      tr.textures.push({ step: target, c: Array.from(neighbourCorrelation(lat, s)) });
+      for (const smp of samples) out.steps.push(smp.step), out.x.push(observe.position(smp));
+      out.maps.push({ step: target, map: observe.map(s) });
     }
-    tr.secondsPerStep = timed / 1000 / c.compare.steps;
-    return tr;
+    out.secondsPerStep = timed / 1000 / c.compare.steps;
+    return out;
   } finally {
     ml.destroy();
   }
+}
+
+/** ML-LL on the GPU from the held-out initial state of μ index m (same noise seed as NEGF-LL). */
+async function mlTrajectory(c: DemoConfig, modelDir: string, m: number, gpu: GpuOptions | undefined): Promise<Trace> {
+  const lat = new Lattice(c.lattice);
+  const seed = trajectorySeed(c, m, c.dataset.trajectories);
+  const r = await mlRun(await getGpu(gpu), lat, modelDir, llParams(c, seed), initialState(c, lat, seed), c, {
+    position: (smp) => rightFrontCrossing(smp.c),
+    initialPosition: (s) => wallX(lat, s),
+    map: (s) => Array.from(neighbourCorrelation(lat, s)),
+  });
+  return { steps: r.steps, x: r.x, textures: r.maps.map(({ step, map }) => ({ step, c: map })), secondsPerStep: r.secondsPerStep };
 }
 
 /** Training configuration of the demo's models. */
 export function demoTrainConfig(c: DemoConfig): TrainConfig {
   return { ...DEFAULT_TRAIN_CONFIG, hidden: c.train.hidden, epochs: c.train.epochs, batch: c.train.batch, lr: c.train.lr, seed: c.seed, checkpointEvery: 5 };
 }
-
-const EMPTY: Snapshots = {
-  spins: new Float32Array(0), field: new Float32Array(0), fieldPerp: new Float32Array(0), density: new Float32Array(0),
-  params: new Float64Array(0), trajectory: new Int32Array(0), step: new Int32Array(0),
-};
 
 const file = {
   data: (m: number) => `data-mu${m}`,
@@ -277,8 +288,9 @@ const file = {
   large: 'large.json',
 };
 
-function readTrace(path: string): Trace {
-  const t = JSON.parse(readFileSync(path, 'utf8')) as Trace;
+/** A wall trace written by writeFileAtomic(JSON): JSON turned the NaN positions into null. */
+export function readTrace<T extends { x: number[] } = Trace>(path: string): T {
+  const t = JSON.parse(readFileSync(path, 'utf8')) as T;
   t.x = t.x.map((v) => (v === null ? NaN : v));
   return t;
 }
@@ -300,7 +312,7 @@ export async function runDemo(out: string, c: DemoConfig, o: DemoRunOptions = {}
         const split = { train: Array.from({ length: K }, (_, k) => k), val: [], test: [K] };
         const solver = c.negfDevice === 'gpu' ? 'GPU f32 batched RGF (GpuNegfProvider)' : 'float64 CPU RGF (CpuNegfProvider)';
         const provenance = { generator: 'neqspin demo', config: c, mu, dynamics: `NEGF-driven LL, midpoint (float64 twin), adiabatic electrons, ${solver}` };
-        await writeDataset(dir, { lattice: c.lattice, model: c.model, leads: c.leads, provenance, split }, EMPTY);
+        await writeDataset(dir, { lattice: c.lattice, model: c.model, leads: c.leads, provenance, split }, emptySnapshots());
       }
       const done = new Set(readDataset(dir).data.trajectory);
       const todo = Array.from({ length: K + 1 }, (_, k) => k).filter((k) => !done.has(k));

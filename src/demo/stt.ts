@@ -56,10 +56,9 @@ import { domainWall, tilted } from '../lattice/textures.js';
 import { columnAverages, zeroCrossing } from '../lattice/observables.js';
 import { LLTwin } from '../dynamics/twin.js';
 import { NegfDrivenLL } from '../dynamics/driven.js';
-import { MlDrivenLL } from '../dynamics/mlDriven.js';
 import type { LLParamsInput, NoiseKind, Vec3 } from '../dynamics/params.js';
 import { CpuNegfProvider } from '../negf/provider.js';
-import { appendSnapshots, concatSnapshots, readDataset, recoverDataset, writeDataset, type Snapshots } from '../io/dataset.js';
+import { appendSnapshots, concatSnapshots, emptySnapshots, readDataset, recoverDataset, writeDataset, type Snapshots } from '../io/dataset.js';
 import { JobDir } from '../io/job.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { UserError } from '../io/errors.js';
@@ -70,7 +69,7 @@ import { loadModel } from '../model/modelFile.js';
 import { mlFieldF64, mlFieldTwin } from '../model/field.js';
 import { runTraining } from '../cli/train.js';
 import { writeSttReport, type SttMetrics, type SttRun } from './sttReport.js';
-import { stageRunner, textureSteps, type DemoCheckpoint, type DemoRunOptions } from './run.js';
+import { mlRun, readTrace, stageRunner, textureSteps, type DemoCheckpoint, type DemoRunOptions } from './run.js';
 
 /** Rotation-invariant descriptor of radius 2 with the raw column index (see the module doc). */
 export const STT_DESCRIPTOR: DescriptorConfig = { rc: 2, rp: 1.5, lead: { kind: 'column' } };
@@ -313,29 +312,13 @@ async function negfTrajectory(c: SttConfig, p: CpuNegfProvider, m: number, k: nu
 
 /** ML-LL on the GPU from the held-out initial state of bias index m (same noise seed as NEGF-LL). */
 async function mlTrajectory(c: SttConfig, modelDir: string, m: number, gpu: GpuOptions | undefined): Promise<WallTrace> {
-  const ctx = await getGpu(gpu);
   const lat = new Lattice(c.lattice);
-  const s0 = initialWall(c, lat, m, K(c));
-  const ml = await MlDrivenLL.create(ctx, lat, loadModel(modelDir), llParams(c, seedOf(c, m, K(c))));
-  try {
-    ml.setSpins(s0, 0);
-    await ml.run(2); // compile the pipelines outside the timed run
-    ml.setSpins(s0, 0);
-    const tr: WallTrace = { steps: [0], x: [fmWallPosition(columnAverages(lat, s0))], maps: [{ step: 0, values: easyComponent(s0) }], secondsPerStep: 0 };
-    let timed = 0;
-    for (const target of textureSteps(c).filter((s) => s > 0)) {
-      const t0 = performance.now();
-      const { samples } = await ml.run(target - ml.step, { sampleEvery: c.compare.sampleEvery });
-      const s = await ml.getSpins();
-      timed += performance.now() - t0;
-      for (const smp of samples) tr.steps.push(smp.step), tr.x.push(fmWallPosition(smp));
-      tr.maps.push({ step: target, values: easyComponent(s) });
-    }
-    tr.secondsPerStep = timed / 1000 / c.compare.steps;
-    return tr;
-  } finally {
-    ml.destroy();
-  }
+  const r = await mlRun(await getGpu(gpu), lat, modelDir, llParams(c, seedOf(c, m, K(c))), initialWall(c, lat, m, K(c)), c, {
+    position: (smp) => fmWallPosition(smp),
+    initialPosition: (s) => fmWallPosition(columnAverages(lat, s)),
+    map: easyComponent,
+  });
+  return { steps: r.steps, x: r.x, maps: r.maps.map(({ step, map }) => ({ step, values: map })), secondsPerStep: r.secondsPerStep };
 }
 
 /** Training configuration of model `kind` (identical but for Φ). */
@@ -343,11 +326,6 @@ export function sttTrainConfig(c: SttConfig, kind: ModelKind): TrainConfig {
   const { hidden, epochs, batch, lr } = c.train;
   return { ...DEFAULT_TRAIN_CONFIG, descriptor: STT_DESCRIPTOR, hidden, epochs, batch, lr, useP: kind === 'two', seed: c.seed, checkpointEvery: 5, normFloor: 1 };
 }
-
-const EMPTY: Snapshots = {
-  spins: new Float32Array(0), field: new Float32Array(0), fieldPerp: new Float32Array(0), density: new Float32Array(0),
-  params: new Float64Array(0), trajectory: new Int32Array(0), step: new Int32Array(0),
-};
 
 const file = {
   data: (m: number) => `data-v${m}`,
@@ -361,11 +339,6 @@ function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
-function readTrace(path: string): WallTrace {
-  const t = readJson<WallTrace>(path);
-  t.x = t.x.map((v) => (v === null ? NaN : v));
-  return t;
-}
 
 function checkConfig(c: SttConfig): void {
   const { Lx } = c.lattice;
@@ -414,7 +387,7 @@ export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {
       else {
         const split = { train: Array.from({ length: K(c) }, (_, k) => k), val: [], test: [K(c)] };
         const provenance = { generator: 'neqspin demo --scenario stt', config: c, V, dynamics: 'NEGF-driven LL, midpoint (float64 twin), adiabatic electrons' };
-        await writeDataset(dir, { lattice: c.lattice, model: c.model, leads: c.leads, provenance, split }, EMPTY);
+        await writeDataset(dir, { lattice: c.lattice, model: c.model, leads: c.leads, provenance, split }, emptySnapshots());
       }
       const done = new Set(readDataset(dir).data.trajectory);
       for (let k = 0; k <= K(c); k++) {
@@ -466,8 +439,8 @@ export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {
     runs.push({
       V,
       ...muOf(c, V),
-      negf: readTrace(job.path(file.negf(m))),
-      ml: { two: readTrace(job.path(file.ml(m, 'two'))), single: readTrace(job.path(file.ml(m, 'single'))) },
+      negf: readTrace<WallTrace>(job.path(file.negf(m))),
+      ml: { two: readTrace<WallTrace>(job.path(file.ml(m, 'two'))), single: readTrace<WallTrace>(job.path(file.ml(m, 'single'))) },
       evaluation: { two: readJson(join(model('two'), 'evaluation.json')), single: readJson(join(model('single'), 'evaluation.json')) },
       parity: { two: join(file.model(m, 'two'), 'parity.svg'), single: join(file.model(m, 'single'), 'parity.svg') },
       torque: held.torque,

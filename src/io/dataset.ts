@@ -54,6 +54,14 @@ export interface Snapshots {
 
 export type ArrayName = keyof Snapshots;
 
+/** A set of zero snapshots (e.g. to create a dataset that trajectories are appended to). */
+export function emptySnapshots(): Snapshots {
+  return {
+    spins: new Float32Array(0), field: new Float32Array(0), fieldPerp: new Float32Array(0), density: new Float32Array(0),
+    params: new Float64Array(0), trajectory: new Int32Array(0), step: new Int32Array(0),
+  };
+}
+
 /** dtype and per-snapshot shape of each array (N = number of sites). */
 const ARRAYS: { name: ArrayName; dtype: NpyDtype; row: (N: number) => number[] }[] = [
   { name: 'spins', dtype: '<f4', row: (N) => [N, 3] },

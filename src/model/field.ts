@@ -40,7 +40,7 @@ import { normal4, seedKey } from '../gpu/rng.js';
 import { Lattice } from '../lattice/lattice.js';
 import { DescriptorLayout, checkNormalisation, computeNormalisation, descriptorF64, type DescriptorConfig, type Normalisation } from './descriptor.js';
 import { checkBufferSize, grid } from './descriptor-gpu.js';
-import { MlpGpu } from './mlp.js';
+import { MlpGpu, type GemmVariant } from './mlp.js';
 import { MlpTwin } from './mlpTwin.js';
 import { predictF64, type TwinModel } from './trainTwin.js';
 import { flatten, initParams, layerLayouts, validateArch, MLP_OUTPUTS, type MlpArch } from './weights.js';
@@ -69,8 +69,8 @@ export interface MlFieldOptions {
   maxRows?: number;
   /** accept a `column` lead feature on a lattice other than the training lattice */
   allowColumnExtrapolation?: boolean;
-  /** MLP GEMM path (default: tiled on hardware GPUs, direct on software adapters) */
-  tiled?: boolean;
+  /** MLP GEMM variant (default: resolveGemm in ./mlp.ts, i.e. NEQSPIN_MLP_GEMM or 'direct') */
+  gemm?: GemmVariant;
 }
 
 function flatTheta(m: MlFieldModel): ArrayLike<number> {
@@ -283,7 +283,7 @@ export class MlField {
       R = Math.min(aligned, Math.ceil(Math.ceil(layout.N / n) / align) * align);
     }
     const [mlp, features, accumulate, finish] = await Promise.all([
-      MlpGpu.create(ctx, model.arch, { maxRows: R, theta: flatTheta(model), tiled: opts.tiled }),
+      MlpGpu.create(ctx, model.arch, { maxRows: R, theta: flatTheta(model), gemm: opts.gemm }),
       Kernel.get(ctx, 'model/field.wgsl', 'features'),
       Kernel.get(ctx, 'model/field.wgsl', 'accumulate'),
       Kernel.get(ctx, 'model/field.wgsl', 'finish'),

@@ -26,7 +26,7 @@ import { Lattice } from '../lattice/lattice.js';
 import { afmFmFront, random as randomTexture } from '../lattice/textures.js';
 import { LLTwin } from '../dynamics/twin.js';
 import { NegfDrivenLL } from '../dynamics/driven.js';
-import { appendSnapshots, readDataset, recoverDataset, splitTrajectories, writeDataset, type DatasetInfo, type Snapshots, concatSnapshots } from '../io/dataset.js';
+import { appendSnapshots, emptySnapshots, readDataset, recoverDataset, splitTrajectories, writeDataset, type DatasetInfo, type Snapshots, concatSnapshots } from '../io/dataset.js';
 import { UserError } from '../io/errors.js';
 import type { LeadsConfig } from '../io/config.js';
 import type { NoiseKind } from '../dynamics/params.js';
@@ -209,11 +209,4 @@ export async function generateDataset(out: string, o: GenerateOptions, run: Gene
   if (existsSync(target)) rmSync(target, { recursive: true, force: true });
   renameSync(partial, target);
   return { count, trajectories: done.size, seconds: (performance.now() - t0) / 1000, skipped, complete: true };
-}
-
-function emptySnapshots(): Snapshots {
-  return {
-    spins: new Float32Array(0), field: new Float32Array(0), fieldPerp: new Float32Array(0), density: new Float32Array(0),
-    params: new Float64Array(0), trajectory: new Int32Array(0), step: new Int32Array(0),
-  };
 }
