@@ -149,6 +149,7 @@ async function gemmBench(ctx: GpuContext, roof: Roofline, quick: boolean, log: (
 export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { quick: boolean; log: (s: string) => void }): Promise<Table[]> {
   const sw = ctx.info.software;
   const gemmTable = await gemmBench(ctx, roof, quick, log);
+  let torchVer = 'absent'; // reported by the baseline script itself
   const fieldRows: (string | number)[][] = [];
   const trainRows: (string | number)[][] = [];
   const models: MlFieldModel[] = [];
@@ -196,6 +197,7 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
 
     const twin = twinRates(model, net, authors ? 2 : 64);
     const torch = torchRates(D, net, authors ? (quick ? 256 : 512) : 16384, log);
+    if (typeof torch !== 'string') torchVer = torch.version;
     const tf = typeof torch === 'string' ? torch : torch.field;
     const tt = typeof torch === 'string' ? torch : torch.train;
     log(`${net.name}: field GPU ${gpuField.toExponential(3)}/s, twin ${twin.field.toExponential(3)}, torch ${typeof tf === 'number' ? tf.toExponential(3) : tf}; train GPU ${gpuTrain.toExponential(3)}/s, twin ${twin.train.toExponential(3)}, torch ${typeof tt === 'number' ? tt.toExponential(3) : tt}`);
@@ -204,13 +206,6 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
     fieldRows.push([net.name, `${fl.Lx}×${fl.Ly}`, gpuField, gflop(gpuField, 3), twin.field, tf, ratio(gpuField, tf)]);
     trainRows.push([net.name, `${B}×${tl.Lx}×${tl.Ly}`, gpuTrain, gflop(gpuTrain, 12), twin.train, tt, ratio(gpuTrain, tt)]);
   }
-  const torchVer = (() => {
-    try {
-      return execFileSync(findPython('torch') ?? 'python3', ['-c', 'import torch; print(torch.__version__)'], { timeout: 60_000 }).toString().trim();
-    } catch {
-      return 'absent';
-    }
-  })();
 
   // (c) ML-driven LL: the demo's net on large lattices (clipped lead features: size independent),
   // ≥ 1e5 spins on software adapters and ≥ 1e6 on GPUs in every mode (the demo's large-lattice stage)
