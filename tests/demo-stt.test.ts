@@ -10,6 +10,7 @@
  *   - the FM wall position of a Néel/Bloch texture (fmWallPosition).
  * The quick configuration's agreement numbers are not asserted (docs/demo-stt.md has the default's).
  */
+import { expectResumeReproduces } from './helpers/demo.js';
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,15 +81,7 @@ describe('neqspin demo --scenario stt', () => {
   });
 
   it('resumes after a kill between stages with the same metrics as an uninterrupted run', async () => {
-    const ref = JSON.parse(readFileSync(join(first, 'metrics.json'), 'utf8')) as SttMetrics;
-    const out = join(root, 'resumed');
-    const c = sttConfig('quick', 0);
-    expect(await runSttDemo(out, c, { quiet: true, haltAfterStage: 1 })).toBeUndefined();
-    expect(existsSync(out)).toBe(false);
-    expect(await runSttDemo(out, c, { quiet: true, resume: true, haltAfterStage: 2 })).toBeUndefined();
-    const m = (await runSttDemo(out, c, { quiet: true, resume: true }))!;
-    expect(m.timing.resumed).toBe(true);
-    expect(physics(JSON.parse(JSON.stringify(m)))).toEqual(physics(ref));
+    await expectResumeReproduces(runSttDemo, sttConfig('quick', 0), join(root, 'resumed'), first, physics);
   });
 
   it('bad --scenario, and afm-fm flags with stt, give one line and exit code 2', async () => {

@@ -5,6 +5,7 @@
  * The quick configuration (8×4, 2 potentials, 30-step trajectories) checks the pipeline, not the
  * physics: its agreement numbers are not asserted (docs/demo.md has those of the default).
  */
+import { expectResumeReproduces } from './helpers/demo.js';
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,16 +72,7 @@ describe('neqspin demo', () => {
   });
 
   it('resumes after a kill between stages with the same metrics as an uninterrupted run', async () => {
-    const ref = JSON.parse(readFileSync(join(first, 'metrics.json'), 'utf8')) as DemoMetrics;
-    const out = join(root, 'resumed');
-    const c = demoConfig('quick', 0);
-    expect(await runDemo(out, c, { quiet: true, haltAfterStage: 1 })).toBeUndefined();
-    expect(existsSync(out)).toBe(false);
-    expect(await runDemo(out, c, { quiet: true, resume: true, haltAfterStage: 2 })).toBeUndefined();
-    const m = (await runDemo(out, c, { quiet: true, resume: true }))!;
-    expect(m.timing.resumed).toBe(true);
-    // JSON round trip: the reference went through metrics.json (NaN → null)
-    expect(physics(JSON.parse(JSON.stringify(m)))).toEqual(physics(ref));
+    await expectResumeReproduces(runDemo, demoConfig('quick', 0), join(root, 'resumed'), first, physics);
   });
 
   it('bad flags and an existing output give one line and exit code 2', async () => {
