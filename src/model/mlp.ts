@@ -50,6 +50,7 @@ import { Kernel, Uniform, type BufferMap } from '../gpu/kernel.js';
 import { storageBuffer, submit, readF32, writeBuffer } from '../gpu/buffers.js';
 import { type MlpArch, type LayerLayout, type InitScheme, ACTIVATIONS, MLP_OUTPUTS, layerLayouts, paramCount, initParams, flatten, unflatten } from './weights.js';
 import { resolveAdam, type AdamHyper } from './adam.js';
+import { UserError } from '../io/errors.js';
 
 /** Adam optimiser state of an MlpGpu. */
 export interface AdamState {
@@ -119,10 +120,10 @@ export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm' | 
   const env = typeof process === 'undefined' ? undefined : process.env.NEQSPIN_MLP_GEMM || undefined;
   const asked = opts.gemm ?? (opts.tiled === undefined ? env : opts.tiled ? 'tiled' : 'direct');
   const name = opts.gemm !== undefined ? 'gemm' : opts.tiled === undefined ? 'NEQSPIN_MLP_GEMM' : 'tiled';
-  if (asked !== undefined && !(GEMM_VARIANTS as readonly string[]).includes(asked)) throw new Error(`${name} must be one of ${GEMM_VARIANTS.join(', ')}, got ${asked}`);
+  if (asked !== undefined && !(GEMM_VARIANTS as readonly string[]).includes(asked)) throw new UserError(`${name} must be one of ${GEMM_VARIANTS.join(', ')}, got ${asked}`);
   const lim = ctx.device.limits;
   const wideOk = lim.maxComputeWorkgroupStorageSize >= WIDE_STORAGE && lim.maxComputeInvocationsPerWorkgroup >= WIDE_WG;
-  if (asked === 'wide' && !wideOk) throw new Error(`${name}: 'wide' needs ${WIDE_STORAGE} B of workgroup storage and ${WIDE_WG} invocations per workgroup, the device allows ${lim.maxComputeWorkgroupStorageSize} B, ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (asked === 'wide' && !wideOk) throw new UserError(`${name}: 'wide' needs ${WIDE_STORAGE} B of workgroup storage and ${WIDE_WG} invocations per workgroup, the device allows ${lim.maxComputeWorkgroupStorageSize} B, ${lim.maxComputeInvocationsPerWorkgroup}`);
   if (asked !== undefined) return asked as GemmVariant;
   return 'direct';
 }
