@@ -47,3 +47,21 @@ fn featGrad(kind: i32, fs: FeatSpins, r: u32) -> vec3<f32> {
   if (r == 1u) { return cross(fs.sc, fs.sa); }
   return cross(fs.sa, fs.sb);
 }
+
+// Bond-torque head (src/model/torque.ts): A = Σ_k a_k S_{n_k(i)}, B = Σ_k b_k S_{n_k(i)} over the
+// four nearest neighbours (nn: N×4, -1 absent); outputs y row-major with TORQUE_OUTPUTS per row,
+// a_k at 2 + k, b_k at 6 + k. `base`: configuration offset of the spins, `yRow`: row of i in y.
+const TORQUE_OUTPUTS: u32 = 10u;
+struct TorqueAB { A: vec3<f32>, B: vec3<f32> }
+
+fn torqueAB(spins: ptr<storage, array<f32>, read>, nn: ptr<storage, array<i32>, read>, y: ptr<storage, array<f32>, read>, base: u32, i: u32, yRow: u32) -> TorqueAB {
+  var r = TorqueAB(vec3<f32>(0.0), vec3<f32>(0.0));
+  for (var k = 0u; k < 4u; k++) {
+    let j = (*nn)[4u * i + k];
+    if (j < 0) { continue; }
+    let sj = load3(spins, base + u32(j));
+    r.A += (*y)[TORQUE_OUTPUTS * yRow + 2u + k] * sj;
+    r.B += (*y)[TORQUE_OUTPUTS * yRow + 6u + k] * sj;
+  }
+  return r;
+}

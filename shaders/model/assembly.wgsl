@@ -1,6 +1,7 @@
-// Force assembly h = -(∂E/∂S)⊥ - S × ∂Φ/∂S and its transpose, B configurations
-// (twin: src/model/assembly.ts). Race-free: `forward` gathers per spin j over the inverse
-// neighbour table, `transpose` computes each (b, i, d) from the ≤ 3 sites of feature d; no atomics.
+// Force assembly h = -(∂E/∂S)⊥ - S × ∂Φ/∂S [+ S × A + B⊥, bond-torque head] and its transpose,
+// B configurations (twins: src/model/assembly.ts, src/model/torque.ts). Race-free: `forward` gathers
+// per spin j over the inverse neighbour table, `transpose` computes each (b, i, d) from the ≤ 3
+// sites of feature d, `torque_transpose` each row's Ȳ from its own neighbours; no atomics.
 //
 // Input gradients / output U share one layout: channel E of (row = b*N + i, feature d) lives at
 // g[offE + row*stride + d], channel Φ at g[offP + row*stride + d].
@@ -18,6 +19,7 @@ struct Params {
   offE: u32,
   offP: u32,
   stride: u32,
+  torque: u32,  // bond-torque head on: y holds TORQUE_OUTPUTS per row
   gridX: u32,
 }
 
@@ -34,6 +36,9 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> h: array<f32>;    // forward output
 @group(0) @binding(11) var<storage, read> dLdh: array<f32>;       // transpose input
 @group(0) @binding(12) var<storage, read_write> u: array<f32>;    // transpose output (UE, UP)
+@group(0) @binding(13) var<storage, read> y: array<f32>;          // network outputs, B×N×TORQUE_OUTPUTS
+@group(0) @binding(14) var<storage, read> nn: array<i32>;         // N×4 nearest neighbours
+@group(0) @binding(15) var<storage, read_write> ybar: array<f32>; // torque_transpose output
 
 fn jac(o: u32) -> vec3<f32> {
   return vec3<f32>(dG[o], dG[o + 1u], dG[o + 2u]);
@@ -59,6 +64,11 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (p.useE != 0u) { gradE += g[p.offE + ri * p.stride + d] * w; }
       if (p.useP != 0u) { gradP += g[p.offP + ri * p.stride + d] * w; }
     }
+  }
+  if (p.torque != 0u) {
+    let t = torqueAB(&spins, &nn, &y, base, j, row);
+    gradE -= t.B;
+    gradP -= t.A;
   }
   let sj = load3(&spins, row);
   let hj = -perp(gradE, sj) - cross(sj, gradP);
@@ -93,4 +103,31 @@ fn transpose(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   u[p.offE + row * p.stride + d] = select(0.0, uE, p.useE != 0u);
   u[p.offP + row * p.stride + d] = select(0.0, uP, p.useP != 0u);
+}
+
+// Ȳ = ∂L/∂y of the bond-torque head, one invocation per row (b, i): channels ε, φ get 0,
+// ∂L/∂a_k = r·(S_i × S_j), ∂L/∂b_k = r·S_j - (r·S_i)(S_i·S_j), r = ∂L/∂h_i, j = n_k(i).
+@compute @workgroup_size(64)
+fn torque_transpose(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x + gid.y * p.gridX;
+  if (row >= p.B * p.N) { return; }
+  let i = row % p.N;
+  let base = row - i;
+  let si = load3(&spins, row);
+  let r = load3(&dLdh, row);
+  let o = TORQUE_OUTPUTS * row;
+  ybar[o] = 0.0;
+  ybar[o + 1u] = 0.0;
+  for (var k = 0u; k < 4u; k++) {
+    let j = nn[4u * i + k];
+    var a = 0.0;
+    var b = 0.0;
+    if (j >= 0) {
+      let sj = load3(&spins, base + u32(j));
+      a = dot(r, cross(si, sj));
+      b = dot(r, sj) - dot(r, si) * dot(si, sj);
+    }
+    ybar[o + 2u + k] = a;
+    ybar[o + 6u + k] = b;
+  }
 }

@@ -7,6 +7,9 @@
 //                one invocation per site j of the chunk's cyclic site range [jStart, jStart+jCount) mod N
 //                (the host computes it from the neighbour table: the sites the chunk's centres touch);
 //                the Jacobian block is recomputed from the spins (same formulas as descriptor.wgsl).
+//                With the bond-torque head (torque = 1) the invocation of a centre j of the chunk also
+//                subtracts (B_j, A_j) from (∂E/∂S_j, ∂Φ/∂S_j) (src/model/torque.ts; y = the chunk's
+//                network outputs, TORQUE_OUTPUTS per row), so finish adds S × A + B⊥.
 // After all chunks:
 //   finish     : out_j = -perp(accE_j, S_j) - S_j × accP_j, and acc_j ← 0 (acc is zero between calls).
 // Race-free gathers, no atomics; each (i, d, r) contributes exactly once (per-slot, as the twin).
@@ -25,6 +28,7 @@ struct Params {
   jCount: u32,  // sites in that range (≤ N)
   useE: u32,
   useP: u32,
+  torque: u32,  // bond-torque head on
   gridX: u32,   // invocations per grid row (2-D dispatch)
 }
 
@@ -42,6 +46,8 @@ struct Params {
 @group(0) @binding(11) var<storage, read> g: array<f32>;         // [gE R×D | gP R×D]
 @group(0) @binding(12) var<storage, read_write> acc: array<f32>; // N×6
 @group(0) @binding(13) var<storage, read_write> out: array<f32>; // N×3
+@group(0) @binding(14) var<storage, read> y: array<f32>;         // R×TORQUE_OUTPUTS network outputs
+@group(0) @binding(15) var<storage, read> nn: array<i32>;        // N×4 nearest neighbours
 
 @compute @workgroup_size(64)
 fn features(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -92,6 +98,11 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (p.useE != 0u) { gradE += g[row * p.D + d] * w; }
       if (p.useP != 0u) { gradP += g[(p.R + row) * p.D + d] * w; }
     }
+  }
+  if (p.torque != 0u && j >= p.r0 && j < p.r0 + p.R) {
+    let t = torqueAB(&spins, &nn, &y, 0u, j, j - p.r0);
+    gradE -= t.B;
+    gradP -= t.A;
   }
   let o = 6u * j;
   acc[o] += gradE.x;

@@ -23,6 +23,7 @@ struct SeedParams {
   R: u32,
   S: u32,
   P: u32,
+  NO: u32,     // outputs per row (2, or 10 with the bond-torque head)
   has_ybar: u32,
   ybar_off: u32,
 }
@@ -82,13 +83,13 @@ fn main_wide(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
   wide_run(lid, wid.y * wide_bm(), wid.x * wide_bn(), p.M, p.N, 0u, p.K);
 }
 
-// Output-layer adjoint stack, R×2 per stack.
+// Output-layer adjoint stack, R×NO per stack (tangent seeds one-hot on channels 0 = ε, 1 = φ).
 @compute @workgroup_size(64)
 fn seed(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = gid.x;
-  if (e >= sp.S * sp.R * 2u) { return; }
-  let s = e / (sp.R * 2u);
-  let c = e % 2u;
+  if (e >= sp.S * sp.R * sp.NO) { return; }
+  let s = e / (sp.R * sp.NO);
+  let c = e % sp.NO;
   var v = 0.0;
   if (s < sp.P) {
     if (sp.has_ybar != 0u) { v = ybar[sp.ybar_off + e]; }

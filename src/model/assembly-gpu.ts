@@ -3,6 +3,9 @@
  *
  *   forward:   (spins, dG, g = [gE | gP]) → h = -(∂E/∂S)⊥ - S × ∂Φ/∂S        (B×N×3)
  *   transpose: (spins, dG, a = ∂L/∂h)     → u = [UE | UP] = [∂L/∂gE | ∂L/∂gP]
+ *   torque:    with `torque` set, forward adds the bond-torque head S × A + B⊥ from the network
+ *              outputs `y` (B×N×TORQUE_OUTPUTS; ./torque.ts) and `encodeTorqueTranspose` writes its
+ *              upstream Ȳ = ∂L/∂y (B×N×TORQUE_OUTPUTS) for the MLP double backward.
  *
  * Both channels of g (input) and u (output) live in ONE buffer addressed by a `GradLayout`:
  * channel E of (row = b*N + i, feature d) at offsetE + row*stride + d, channel Φ at
@@ -14,6 +17,7 @@
  */
 import { Kernel, Uniform, storageBuffer, submit, type GpuContext } from '../gpu/index.js';
 import type { AssemblyOptions } from './assembly.js';
+import { TORQUE_OUTPUTS } from './weights.js';
 import { checkBatch, checkBufferSize, grid, type DescriptorGpu } from './descriptor-gpu.js';
 
 const F32 = 4;
@@ -45,21 +49,32 @@ export interface AssemblyCall extends AssemblyOptions {
   dG: GPUBuffer;
   /** layout of the gradient buffer g / u; planar by default */
   layout?: GradLayout;
+  /** network outputs (B×N×TORQUE_OUTPUTS), read by forward when `torque` is set */
+  y?: GPUBuffer;
 }
 
 export class AssemblyGpu {
   private readonly uniforms = new Map<string, Uniform>();
+  /** nearest-neighbour table (N×4) of the bond-torque head */
+  private readonly nn: GPUBuffer;
+  /** bound in place of `y` when the head is off */
+  private readonly dummy: GPUBuffer;
 
   private constructor(
     readonly ctx: GpuContext,
     readonly descriptor: DescriptorGpu,
     private readonly fwd: Kernel,
     private readonly tr: Kernel,
-  ) {}
+    private readonly ttr: Kernel,
+  ) {
+    this.nn = storageBuffer(ctx, descriptor.layout.lattice.neighbours, 'assembly.nn');
+    this.dummy = storageBuffer(ctx, 16, 'assembly.dummy');
+  }
 
   static async create(ctx: GpuContext, descriptor: DescriptorGpu): Promise<AssemblyGpu> {
-    const [fwd, tr] = await Promise.all([Kernel.get(ctx, 'model/assembly.wgsl', 'forward'), Kernel.get(ctx, 'model/assembly.wgsl', 'transpose')]);
-    return new AssemblyGpu(ctx, descriptor, fwd, tr);
+    const get = (e: string) => Kernel.get(ctx, 'model/assembly.wgsl', e);
+    const [fwd, tr, ttr] = await Promise.all([get('forward'), get('transpose'), get('torque_transpose')]);
+    return new AssemblyGpu(ctx, descriptor, fwd, tr, ttr);
   }
 
   private params(kernel: Kernel, call: AssemblyCall, threads: number, gradBuf: GPUBuffer, gradName: string): Uniform {
@@ -77,7 +92,8 @@ export class AssemblyGpu {
     checkBufferSize(call.dG, 9 * B * N * D, 'dG');
     checkBufferSize(gradBuf, gradLayoutFloats(lay, B * N, D), gradName);
     const gr = grid(this.ctx, threads);
-    const values = { B, N, D, S: L.S, useE: call.useE ? 1 : 0, useP: call.useP ? 1 : 0, offE: lay.offsetE, offP: lay.offsetP, stride: lay.stride, gridX: gr.gridX };
+    const torque = call.torque ? 1 : 0;
+    const values = { B, N, D, S: L.S, useE: call.useE ? 1 : 0, useP: call.useP ? 1 : 0, offE: lay.offsetE, offP: lay.offsetP, stride: lay.stride, torque, gridX: gr.gridX };
     const key = `${kernel.entry}:${JSON.stringify(values)}`;
     let u = this.uniforms.get(key);
     if (!u) this.uniforms.set(key, (u = new Uniform(this.ctx, kernel.uniformLayout('p')).set(values)));
@@ -94,8 +110,29 @@ export class AssemblyGpu {
     const rows = call.B * this.descriptor.N;
     const u = this.params(this.fwd, call, rows, call.g, 'g');
     checkBufferSize(call.h, 3 * rows, 'h');
+    if (call.torque) {
+      if (!call.y) throw new Error('assembly.y (network outputs) is required with the bond-torque head');
+      checkBufferSize(call.y, TORQUE_OUTPUTS * rows, 'y');
+    }
     const gr = grid(this.ctx, rows);
-    this.fwd.dispatch(pass, this.fwd.bind({ p: u.buffer, spins: call.spins, dG: call.dG, g: call.g, h: call.h, ...this.tables() }), gr.nx, gr.ny);
+    const y = call.torque ? call.y! : this.dummy;
+    this.fwd.dispatch(pass, this.fwd.bind({ p: u.buffer, spins: call.spins, dG: call.dG, g: call.g, h: call.h, y, nn: this.nn, ...this.tables() }), gr.nx, gr.ny);
+  }
+
+  /** Record Ȳ = ∂L/∂y of the bond-torque head (B×N×TORQUE_OUTPUTS, into `ybar`) from a = ∂L/∂h. */
+  encodeTorqueTranspose(pass: GPUComputePassEncoder, call: { B: number; spins: GPUBuffer; dLdh: GPUBuffer; ybar: GPUBuffer }): void {
+    const { N, D } = this.descriptor;
+    const rows = call.B * N;
+    checkBatch(call.B);
+    checkBufferSize(call.spins, 3 * rows, 'spins');
+    checkBufferSize(call.dLdh, 3 * rows, 'dLdh');
+    checkBufferSize(call.ybar, TORQUE_OUTPUTS * rows, 'ybar');
+    const gr = grid(this.ctx, rows);
+    const values = { B: call.B, N, D, S: this.descriptor.layout.S, useE: 0, useP: 0, offE: 0, offP: 0, stride: D, torque: 1, gridX: gr.gridX };
+    const key = `torque_transpose:${JSON.stringify(values)}`;
+    let u = this.uniforms.get(key);
+    if (!u) this.uniforms.set(key, (u = new Uniform(this.ctx, this.ttr.uniformLayout('p')).set(values)));
+    this.ttr.dispatch(pass, this.ttr.bind({ p: u.buffer, spins: call.spins, dLdh: call.dLdh, ybar: call.ybar, nn: this.nn }), gr.nx, gr.ny);
   }
 
   /** Record u = [UE | UP] (written into `u` with the call's layout) from a = ∂L/∂h (B×N×3). */

@@ -27,6 +27,8 @@ export interface AssemblyOptions {
   useE: boolean;
   /** include the nonconservative term -S × ∂Φ/∂S */
   useP: boolean;
+  /** include the bond-torque head S × A + B⊥ (./torque.ts; network outputs TORQUE_OUTPUTS) */
+  torque?: boolean;
 }
 
 function checkLen(a: ArrayLike<number> | null, n: number, what: string): void {

@@ -3,6 +3,8 @@
  *
  *   h_i = -(∂E/∂S_i)⊥ - S_i × ∂Φ/∂S_i,    E = Σ_i ε(G̃_i),  Φ = Σ_i φ(G̃_i),  G̃ = (G - μ)/σ
  *
+ * plus, when the network carries the bond-torque head (arch.outputs = TORQUE_OUTPUTS, ./torque.ts),
+ * h_i += S_i × A_i + (B_i)⊥ from the per-site coefficients it predicts,
  * for one spin configuration held in a GPU buffer (3N f32, packed xyz, i = x + Lx*y), written into
  * an output buffer (3N f32). `encode(pass, spins, out)` records the whole evaluation into a caller's
  * compute pass with no read-back, so it can run inside the LL step loop (src/dynamics/mlDriven.ts);
@@ -43,7 +45,7 @@ import { checkBufferSize, grid } from './descriptor-gpu.js';
 import { MlpGpu, type GemmVariant } from './mlp.js';
 import { MlpTwin } from './mlpTwin.js';
 import { predictF64, type TwinModel } from './trainTwin.js';
-import { flatten, initParams, layerLayouts, validateArch, MLP_OUTPUTS, type MlpArch } from './weights.js';
+import { flatten, hasTorque, initParams, layerLayouts, outputCount, validateArch, type MlpArch } from './weights.js';
 import type { Trainer } from './train.js';
 
 const F32 = 4;
@@ -106,7 +108,7 @@ export function fieldLayout(model: MlFieldModel, lattice: Lattice, opts: Pick<Ml
 /** Float64 twin model of `model` on `lattice` (θ and normalisation as stored). */
 export function mlFieldTwin(model: MlFieldModel, lattice: Lattice, opts: Pick<MlFieldOptions, 'allowColumnExtrapolation'> = {}): TwinModel {
   const layout = fieldLayout(model, lattice, opts);
-  return { layout, norm: model.norm, mlp: new MlpTwin(model.arch, flatTheta(model)), opts: { useE: model.useE, useP: model.useP } };
+  return { layout, norm: model.norm, mlp: new MlpTwin(model.arch, flatTheta(model)), opts: { useE: model.useE, useP: model.useP, torque: hasTorque(model.arch) } };
 }
 
 /** Float64 field h (3N) of one configuration: the twin of MlField.encode. */
@@ -117,10 +119,11 @@ export function mlFieldF64(twin: TwinModel, spins: ArrayLike<number>): Float64Ar
 /** Float64 potentials E = Σ ε, Φ = Σ φ of one configuration (twin of MlField.energy). */
 export function mlEnergyF64(twin: TwinModel, spins: ArrayLike<number>): { E: number; Phi: number } {
   const { y } = twin.mlp.forward(predictF64(twin, spins).G, twin.layout.N);
+  const P = outputCount(twin.mlp.arch);
   let E = 0, Phi = 0;
   for (let i = 0; i < twin.layout.N; i++) {
-    E += y[MLP_OUTPUTS * i];
-    Phi += y[MLP_OUTPUTS * i + 1];
+    E += y[P * i];
+    Phi += y[P * i + 1];
   }
   return { E, Phi };
 }
@@ -240,6 +243,7 @@ export class MlField {
     for (let d = 0; d < L.D; d++) [norm[2 * d], norm[2 * d + 1]] = [model.norm.mean[d], 1 / model.norm.std[d]];
     this.tables = {
       nbr: storageBuffer(ctx, L.nbr, 'field.nbr'),
+      nn: storageBuffer(ctx, L.lattice.neighbours, 'field.nn'),
       feat: storageBuffer(ctx, L.features, 'field.feat'),
       siteValues: storageBuffer(ctx, Float32Array.from(L.siteValues), 'field.siteValues'),
       norm: storageBuffer(ctx, norm, 'field.norm'),
@@ -250,7 +254,7 @@ export class MlField {
     };
     this.G = storageBuffer(ctx, this.rows * L.D * F32, 'field.G');
     this.acc = storageBuffer(ctx, 6 * this.N * F32, 'field.acc'); // zero-initialised; zero between calls
-    const base = { N: L.N, D: L.D, S: L.S, C: L.C, R: this.rows, useE: model.useE ? 1 : 0, useP: model.useP ? 1 : 0 };
+    const base = { N: L.N, D: L.D, S: L.S, C: L.C, R: this.rows, useE: model.useE ? 1 : 0, useP: model.useP ? 1 : 0, torque: hasTorque(model.arch) ? 1 : 0 };
     const uni = (k: Kernel, v: Record<string, number>) => new Uniform(ctx, k.uniformLayout('p'), 'field.params').set({ ...base, ...v });
     this.chunkList = Array.from({ length: this.chunks }, (_, c) => {
       const r0 = c * this.rows;
@@ -270,7 +274,7 @@ export class MlField {
     const cap = opts.maxRows ?? DEFAULT_FIELD_ROWS;
     if (!(Number.isSafeInteger(cap) && cap >= 1)) throw new Error(`field.maxRows must be a positive integer, got ${cap}`);
     // per-row floats of the largest buffer bound at once: MLP stacks 3·widest, [gE|gP] 2·D
-    const widest = Math.max(...model.arch.hidden, MLP_OUTPUTS);
+    const widest = Math.max(...model.arch.hidden, outputCount(model.arch));
     const perRow = Math.max(3 * widest, 2 * layout.D);
     const deviceRows = Math.floor(ctx.device.limits.maxStorageBufferBindingSize / (F32 * perRow));
     const rMax = Math.min(cap, deviceRows);
@@ -317,7 +321,7 @@ export class MlField {
     g = {
       features: this.chunkList.map((c) => this.k.features.bind({ ...shared, p: c.feat.buffer, siteValues: t.siteValues, G: this.G })),
       accumulate: this.chunkList.map((c) =>
-        this.k.accumulate.bind({ ...shared, p: c.acc.buffer, invStart: t.invStart, invEntry: t.invEntry, incStart: t.incStart, incEntry: t.incEntry, g: this.mlp.g, acc: this.acc }),
+        this.k.accumulate.bind({ ...shared, p: c.acc.buffer, invStart: t.invStart, invEntry: t.invEntry, incStart: t.incStart, incEntry: t.incEntry, g: this.mlp.g, acc: this.acc, y: this.mlp.y, nn: t.nn }),
       ),
       finish: new Map(),
     };
@@ -369,10 +373,11 @@ export class MlField {
         this.k.features.dispatch(pass, g.features[k], c.featGrid.nx, c.featGrid.ny);
         this.mlp.encodeForward(pass, this.G, this.rows);
       });
-      const y = await readF32(this.ctx, this.mlp.y, MLP_OUTPUTS * this.rows);
+      const P = this.mlp.outputs;
+      const y = await readF32(this.ctx, this.mlp.y, P * this.rows);
       for (let r = 0; r < Math.min(this.rows, this.N - c.r0); r++) {
-        E += y[MLP_OUTPUTS * r];
-        Phi += y[MLP_OUTPUTS * r + 1];
+        E += y[P * r];
+        Phi += y[P * r + 1];
       }
     }
     return { E, Phi };

@@ -7,10 +7,10 @@
  *
  * Buffer conventions (f32, row-major, element offsets via F32View):
  *   x        R×D descriptors
- *   y        R×2 (ε, φ)                                        -> this.y
+ *   y        R×P (ε, φ[, bond-torque coefficients]; P = outputCount(arch))  -> this.y
  *   G        [gE; gP], 2·R·D: gE[r,k] = ∂y_0/∂x_k at element r·D+k, gP at R·D + r·D + k   -> this.g
  *   UE, UP   R×D upstream ∂L/∂gE, ∂L/∂gP (may be one buffer [UE; UP] viewed at offsets 0 and R·D)
- *   yBar     R×2 upstream ∂L/∂y (energy loss), optional
+ *   yBar     R×P upstream ∂L/∂y (energy loss, bond-torque loss), optional
  *   grad     flat dL/dθ in θ order                              -> this.grad
  *
  * Kernels (shaders/model/): mlp_fwd (layer GEMM + activation, S = 1 primal or S = 3 primal +
@@ -48,7 +48,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { Kernel, Uniform, type BufferMap } from '../gpu/kernel.js';
 import { storageBuffer, submit, readF32, writeBuffer } from '../gpu/buffers.js';
-import { type MlpArch, type LayerLayout, type InitScheme, ACTIVATIONS, MLP_OUTPUTS, layerLayouts, paramCount, initParams, flatten, unflatten } from './weights.js';
+import { type MlpArch, type LayerLayout, type InitScheme, ACTIVATIONS, outputCount, layerLayouts, paramCount, initParams, flatten, unflatten } from './weights.js';
 import { resolveAdam, type AdamHyper } from './adam.js';
 import { UserError } from '../io/errors.js';
 
@@ -140,8 +140,10 @@ export class MlpGpu {
   readonly params: GPUBuffer;
   /** flat dL/dθ written by energyBackward / doubleBackward */
   readonly grad: GPUBuffer;
-  /** R×2 outputs of the last forward */
+  /** R×P outputs of the last forward */
   readonly y: GPUBuffer;
+  /** outputs per row P */
+  readonly outputs: number;
   /** [gE; gP] of the last inputGrad */
   readonly g: GPUBuffer;
   private steps = 0;
@@ -168,6 +170,7 @@ export class MlpGpu {
   ) {
     this.layers = layerLayouts(arch);
     this.nParams = paramCount(arch);
+    this.outputs = outputCount(arch);
     const f = 4;
     this.params = storageBuffer(ctx, theta, 'mlp.theta');
     this.grad = storageBuffer(ctx, this.nParams * f, 'mlp.grad');
@@ -175,7 +178,7 @@ export class MlpGpu {
     this.m2 = storageBuffer(ctx, this.nParams * f, 'mlp.adam.v');
     this.norm = storageBuffer(ctx, (NORM_WG + 1) * f, 'mlp.gradnorm');
     this.dummy = storageBuffer(ctx, 16, 'mlp.dummy');
-    this.y = storageBuffer(ctx, maxRows * MLP_OUTPUTS * f, 'mlp.y');
+    this.y = storageBuffer(ctx, maxRows * this.outputs * f, 'mlp.y');
     this.g = storageBuffer(ctx, 2 * maxRows * arch.inputDim * f, 'mlp.g');
     for (const L of this.layers.slice(0, -1)) {
       this.z.push(storageBuffer(ctx, 3 * maxRows * L.nOut * f, 'mlp.z'));
@@ -220,11 +223,11 @@ export class MlpGpu {
     }
   }
 
-  /** grad = dL/dθ for L = Σ Ȳ·y (Ȳ = yBar, R×2). */
+  /** grad = dL/dθ for L = Σ Ȳ·y (Ȳ = yBar, R×P). */
   encodeEnergyBackward(pass: GPUComputePassEncoder, x: F32View, yBar: F32View, R: number): void {
     this.checkRows(R);
     const xv = this.view('x', x, R * this.arch.inputDim);
-    const yb = this.view('yBar', yBar, R * MLP_OUTPUTS);
+    const yb = this.view('yBar', yBar, R * this.outputs);
     this.encFwd(pass, 'e', 1, [xv, xv, xv], R);
     this.encReverse(pass, 'e', 1, [xv, xv, xv], R, yb);
   }
@@ -237,7 +240,7 @@ export class MlpGpu {
     this.checkRows(R);
     const D = this.arch.inputDim;
     const a: View[] = [this.view('x', x, R * D), this.view('UE', UE, R * D), this.view('UP', UP, R * D)];
-    const yb = yBar ? this.view('yBar', yBar, R * MLP_OUTPUTS) : undefined;
+    const yb = yBar ? this.view('yBar', yBar, R * this.outputs) : undefined;
     this.encFwd(pass, 'd', 3, a, R);
     this.encReverse(pass, 'd', 3, a, R, yb);
   }
@@ -360,9 +363,9 @@ export class MlpGpu {
 
   /** Output-layer adjoint seeds into adj[0]: stack 0 = yBar (P = 1), tangent stacks one-hot. */
   private encSeed(pass: GPUComputePassEncoder, tag: string, S: number, P: number, R: number, yBar?: View): void {
-    const u = this.uniform(`${tag}.seed`, this.k.seed, 'sp', { R, S, P, has_ybar: yBar ? 1 : 0, ybar_off: yBar?.offset ?? 0 });
+    const u = this.uniform(`${tag}.seed`, this.k.seed, 'sp', { R, S, P, NO: this.outputs, has_ybar: yBar ? 1 : 0, ybar_off: yBar?.offset ?? 0 });
     const g = this.bindCached(`${tag}.seed`, this.k.seed, { sp: u.buffer, ybar: yBar?.buffer ?? this.dummy, dout: this.adj[0] });
-    this.k.seed.dispatch(pass, g, S * R * MLP_OUTPUTS);
+    this.k.seed.dispatch(pass, g, S * R * this.outputs);
   }
 
   /** Backward through layer l: adjoint stack `din` (layer l) -> `dout` (layer l-1, or raw for l = 0). */

@@ -2,8 +2,9 @@
  * Float64 twin of the per-site MLP kernels (shaders/model/mlp_*.wgsl): forward, input gradient,
  * energy backward, double backward, Adam. Rows are independent sites; inputs are row-major R×D.
  *
- * Network (layers l = 1..L, L = hidden.length + 1; h_0 = x; widths n_0 = D, ..., n_L = 2):
- *   z_l = W_l h_{l-1} + b_l,   h_l = σ(z_l) (l < L),   y = z_L = (ε, φ).
+ * Network (layers l = 1..L, L = hidden.length + 1; h_0 = x; widths n_0 = D, ..., n_L = P):
+ *   z_l = W_l h_{l-1} + b_l,   h_l = σ(z_l) (l < L),   y = z_L = (ε, φ[, bond-torque coefficients]).
+ * Only ε and φ are differentiated with respect to x; the other outputs enter a loss directly (Ȳ).
  *
  * Input gradient (reverse mode, one backward pass per output channel c ∈ {ε, φ}):
  *   δ_L^c = e_c,   a_{l-1}^c = W_lᵀ δ_l^c,   δ_{l-1}^c = σ'(z_{l-1}) ⊙ a_{l-1}^c,   g^c = ∂y_c/∂x = a_0^c.
@@ -28,7 +29,7 @@
  * Activations: SiLU σ = z s (s = logistic(z)), σ' = s(1 + z(1-s)), σ'' = s(1-s)(2 + z(1-2s));
  * tanh σ' = 1-t², σ'' = -2t(1-t²); ReLU σ' = [z > 0], σ'' = 0.
  */
-import { type MlpArch, type Activation, type LayerLayout, layerLayouts, paramCount, MLP_OUTPUTS } from './weights.js';
+import { type MlpArch, type Activation, type LayerLayout, layerLayouts, paramCount, outputCount } from './weights.js';
 import { adamStepTwin, type AdamHyper } from './adam.js';
 
 /** (σ, σ', σ'') at z. */
@@ -48,7 +49,7 @@ export function activation(act: Activation, z: number): [number, number, number]
 }
 
 export interface TwinForward {
-  /** R×2 outputs (ε, φ) */
+  /** R×P outputs (ε, φ, ...) */
   y: Float64Array;
   /** pre-activations z_l of hidden layers l = 1..L-1 (index l-1), each R×n_l */
   z: Float64Array[];
@@ -102,15 +103,15 @@ export class MlpTwin {
   }
 
   forward(x: Arr, R: number): TwinForward {
-    const D = this.arch.inputDim, nL = this.layers.length;
+    const D = this.arch.inputDim, nL = this.layers.length, P = outputCount(this.arch);
     checkLen('x', x, R * D);
-    const y = new Float64Array(R * MLP_OUTPUTS);
+    const y = new Float64Array(R * P);
     const z = this.layers.slice(0, -1).map((L) => new Float64Array(R * L.nOut));
     for (let r = 0; r < R; r++) {
       let h = this.row(x, r, D);
       for (let l = 0; l < nL; l++) {
         const zl = this.affine(l, h, true);
-        if (l === nL - 1) y.set(zl, r * MLP_OUTPUTS);
+        if (l === nL - 1) y.set(zl, r * P);
         else {
           z[l].set(zl, r * zl.length);
           h = zl.map((v) => this.act(v)[0]);
@@ -126,8 +127,8 @@ export class MlpTwin {
     const { z } = this.forward(x, R);
     const g = new Float64Array(2 * R * D);
     for (let r = 0; r < R; r++) {
-      for (let c = 0; c < MLP_OUTPUTS; c++) {
-        let delta = new Float64Array(MLP_OUTPUTS);
+      for (let c = 0; c < 2; c++) {
+        let delta = new Float64Array(outputCount(this.arch));
         delta[c] = 1;
         for (let l = nL - 1; l >= 0; l--) {
           const a = this.affineT(l, delta);
@@ -144,7 +145,7 @@ export class MlpTwin {
 
   /**
    * dL/dθ for L = Σ_rows Σ_c U^c·g^c(θ) + Σ_rows Ȳ·y(θ) (see the module doc). UE, UP: R×D;
-   * yBar: R×2 or undefined (0).
+   * yBar: R×P or undefined (0).
    */
   doubleBackward(x: Arr, UE: Arr, UP: Arr, R: number, yBar?: Arr): Float64Array {
     const D = this.arch.inputDim;
@@ -153,15 +154,15 @@ export class MlpTwin {
     return this.backward(x, R, [UE, UP], yBar);
   }
 
-  /** dL/dθ for an energy-type loss with upstream yBar = ∂L/∂y (R×2). */
+  /** dL/dθ for an energy-type loss with upstream yBar = ∂L/∂y (R×P). */
   energyBackward(x: Arr, yBar: Arr, R: number): Float64Array {
     return this.backward(x, R, [], yBar);
   }
 
   private backward(x: Arr, R: number, U: Arr[], yBar: Arr | undefined): Float64Array {
-    const D = this.arch.inputDim, nL = this.layers.length;
+    const D = this.arch.inputDim, nL = this.layers.length, P = outputCount(this.arch);
     checkLen('x', x, R * D);
-    if (yBar) checkLen('yBar', yBar, R * MLP_OUTPUTS);
+    if (yBar) checkLen('yBar', yBar, R * P);
     const grad = new Float64Array(paramCount(this.arch));
     for (let r = 0; r < R; r++) {
       // forward: primal h_l, pre-activation z_l, tangents ż^c_l, ḣ^c_l (index l = 0..L-1 for layer input h_l)
@@ -180,8 +181,8 @@ export class MlpTwin {
         });
       }
       // reverse
-      let zb = Float64Array.from({ length: MLP_OUTPUTS }, (_, k) => (yBar ? yBar[r * MLP_OUTPUTS + k] : 0));
-      let dl = U.map((_, c) => Float64Array.from({ length: MLP_OUTPUTS }, (_, k) => (k === c ? 1 : 0)));
+      let zb = Float64Array.from({ length: P }, (_, k) => (yBar ? yBar[r * P + k] : 0));
+      let dl = U.map((_, c) => Float64Array.from({ length: P }, (_, k) => (k === c ? 1 : 0)));
       for (let l = nL - 1; l >= 0; l--) {
         const L = this.layers[l];
         for (let o = 0; o < L.nOut; o++) {

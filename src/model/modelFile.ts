@@ -6,8 +6,10 @@
  *                      tensors: PyTorch nn.Linear convention, y = x Wᵀ + b), norm.mean and norm.std
  *                      [D] (F64: the network input is (G - mean)/std)
  *   model.json         format/version, descriptor config, architecture, activation, potentials
- *                      (useE, useP), lattice it was trained on, units, dataset provenance,
- *                      training settings and metrics
+ *                      (useE, useP, torque), lattice it was trained on, units, dataset provenance,
+ *                      training settings and metrics. architecture.outputs is 2 (ε, φ) or, with
+ *                      the bond-torque head (potentials.torque, ./torque.ts), 10 (ε, φ, a_0..a_3,
+ *                      b_0..b_3; bonds +x, -x, +y, -y); files without `torque` have no head.
  *
  * The descriptor layout is a function of (lattice, descriptor config), so D is checked against
  * the architecture on load. Errors are one line: `<file>: <field>: <reason>`.
@@ -21,7 +23,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { latticeSchema, parseJsonText, parseWith } from '../io/config.js';
 import { Lattice } from '../lattice/lattice.js';
 import { DescriptorLayout, checkNormalisation, type DescriptorConfig, type Normalisation } from './descriptor.js';
-import { ACTIVATIONS, MLP_OUTPUTS, paramEntries, type MlpArch } from './weights.js';
+import { ACTIVATIONS, MLP_OUTPUTS, TORQUE_OUTPUTS, hasTorque, outputCount, paramEntries, type MlpArch } from './weights.js';
 
 export const MODEL_FORMAT = 'neqspin-model';
 export const MODEL_VERSION = 1;
@@ -29,6 +31,7 @@ export const MODEL_UNITS = {
   spins: 'unit vectors, Pauli convention (SPEC §1)',
   field: 't (h = -(dE/dS)perp - S x dPhi/dS, trained on F_perp = J m_perp)',
   potentials: 't (E and Phi per site: outputs 0 and 1 of the network)',
+  torque: 'dimensionless bond coefficients a_k, b_k (outputs 2-9 when potentials.torque): h_i += S_i x sum_k a_k S_k + (sum_k b_k S_k)perp',
 } as const;
 
 export interface TrainedModel {
@@ -59,10 +62,10 @@ const modelJsonSchema = z.strictObject({
   architecture: z.strictObject({
     inputDim: z.number().int().min(1),
     hidden: z.array(z.number().int().min(1)),
-    outputs: z.literal(MLP_OUTPUTS),
+    outputs: z.union([z.literal(MLP_OUTPUTS), z.literal(TORQUE_OUTPUTS)]),
   }),
   activation: z.enum(ACTIVATIONS as [string, ...string[]]),
-  potentials: z.strictObject({ useE: z.boolean(), useP: z.boolean() }),
+  potentials: z.strictObject({ useE: z.boolean(), useP: z.boolean(), torque: z.boolean().optional() }),
   lattice: latticeSchema,
   units: z.record(z.string(), z.string()),
   dataset: z.record(z.string(), z.unknown()),
@@ -85,9 +88,9 @@ export function saveModel(dir: string, m: TrainedModel): void {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     descriptor: m.descriptor,
-    architecture: { inputDim: m.arch.inputDim, hidden: m.arch.hidden, outputs: MLP_OUTPUTS },
+    architecture: { inputDim: m.arch.inputDim, hidden: m.arch.hidden, outputs: outputCount(m.arch) },
     activation: m.arch.activation,
-    potentials: { useE: m.useE, useP: m.useP },
+    potentials: { useE: m.useE, useP: m.useP, torque: hasTorque(m.arch) },
     lattice: m.lattice,
     units: MODEL_UNITS,
     dataset: m.dataset,
@@ -113,7 +116,11 @@ export function loadModel(dir: string): TrainedModel {
   const descriptor = j.descriptor as DescriptorConfig;
   const D = DescriptorLayout.build(new Lattice(j.lattice), descriptor).D;
   if (j.architecture.inputDim !== D) throw new FormatError(jsonFile, `architecture.inputDim: ${j.architecture.inputDim} does not match the descriptor on the lattice (D=${D})`);
-  const arch: MlpArch = { inputDim: D, hidden: j.architecture.hidden, activation: j.activation as MlpArch['activation'] };
+  const torque = j.potentials.torque ?? false;
+  if ((j.architecture.outputs === TORQUE_OUTPUTS) !== torque) {
+    throw new FormatError(jsonFile, `architecture.outputs: ${j.architecture.outputs} does not match potentials.torque=${torque} (${MLP_OUTPUTS} without the bond-torque head, ${TORQUE_OUTPUTS} with it)`);
+  }
+  const arch: MlpArch = { inputDim: D, hidden: j.architecture.hidden, activation: j.activation as MlpArch['activation'], ...(torque ? { outputs: TORQUE_OUTPUTS } : {}) };
   const st = readSafetensors(stFile);
   const tensor = (name: string, shape: number[], dtype: 'F32' | 'F64') => {
     const t = st.tensors[name];
@@ -125,7 +132,7 @@ export function loadModel(dir: string): TrainedModel {
   };
   const entries = paramEntries(arch);
   const known = new Set(['norm.mean', 'norm.std', ...entries.map((e) => e.name)]);
-  for (const name of Object.keys(st.tensors)) if (!known.has(name)) throw new FormatError(stFile, `${name}: unexpected tensor for architecture ${D}-${arch.hidden.join('-')}-${MLP_OUTPUTS}`);
+  for (const name of Object.keys(st.tensors)) if (!known.has(name)) throw new FormatError(stFile, `${name}: unexpected tensor for architecture ${D}-${arch.hidden.join('-')}-${outputCount(arch)}`);
   const weights: Record<string, Float32Array> = {};
   for (const e of entries) weights[e.name] = tensor(e.name, e.shape, 'F32') as Float32Array;
   const norm = { mean: tensor('norm.mean', [D], 'F64') as Float64Array, std: tensor('norm.std', [D], 'F64') as Float64Array };

@@ -38,7 +38,7 @@ import { DescriptorLayout, computeNormalisation, descriptorPreset, type Descript
 import { DescriptorGpu, grid, type DescriptorOutputs } from './descriptor-gpu.js';
 import { AssemblyGpu } from './assembly-gpu.js';
 import { MlpGpu } from './mlp.js';
-import { ACTIVATIONS, validateArch, type Activation, type MlpArch } from './weights.js';
+import { ACTIVATIONS, TORQUE_OUTPUTS, hasTorque, validateArch, type Activation, type MlpArch } from './weights.js';
 import { siteRegions, evaluateFields, type Evaluation } from './trainReport.js';
 import type { TrainedModel } from './modelFile.js';
 
@@ -56,6 +56,8 @@ export interface TrainConfig {
   useE: boolean;
   /** nonconservative potential Φ on/off (off = single-potential ablation) */
   useP: boolean;
+  /** bond-torque head on (./torque.ts; beyond the two-potential ansatz); default off */
+  torque?: boolean;
   epochs: number;
   /** snapshots per mini-batch */
   batch: number;
@@ -118,6 +120,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!ACTIVATIONS.includes(c.activation)) bad('activation', ACTIVATIONS.join(' | '), c.activation);
   if (!Array.isArray(c.hidden) || !c.hidden.every(posInt)) bad('hidden', 'a list of positive integers', c.hidden);
   if (typeof c.useE !== 'boolean' || typeof c.useP !== 'boolean' || !(c.useE || c.useP)) bad('useE/useP', 'booleans, at least one true', [c.useE, c.useP]);
+  if (c.torque !== undefined && typeof c.torque !== 'boolean') bad('torque', 'a boolean', c.torque);
   if (!posInt(c.epochs)) bad('epochs', 'a positive integer', c.epochs);
   if (!posInt(c.batch)) bad('batch', 'a positive integer', c.batch);
   if (!(c.lr > 0 && Number.isFinite(c.lr))) bad('lr', 'a positive number', c.lr);
@@ -172,6 +175,8 @@ export class Trainer {
   private readonly h: GPUBuffer;
   private readonly dLdh: GPUBuffer;
   private readonly u: GPUBuffer;
+  /** ∂L/∂y of the bond-torque head (rows×TORQUE_OUTPUTS; only with the head) */
+  private readonly ybar?: GPUBuffer;
   private readonly desc: DescriptorOutputs;
   private readonly lossUniforms = new Map<number, Uniform>();
   private B = 0;
@@ -184,7 +189,7 @@ export class Trainer {
     private readonly lossKernel: Kernel,
     readonly maxBatch: number,
     private readonly weightSum: number,
-    readonly opts: { useE: boolean; useP: boolean },
+    readonly opts: { useE: boolean; useP: boolean; torque: boolean },
   ) {
     const N = (this.N = descriptor.N), D = (this.D = descriptor.D);
     const rows = maxBatch * N;
@@ -194,6 +199,7 @@ export class Trainer {
     this.h = storageBuffer(ctx, 3 * rows * F32, 'train.h');
     this.dLdh = storageBuffer(ctx, 3 * rows * F32, 'train.dLdh');
     this.u = storageBuffer(ctx, 2 * rows * D * F32, 'train.u');
+    if (opts.torque) this.ybar = storageBuffer(ctx, TORQUE_OUTPUTS * rows * F32, 'train.ybar');
     this.desc = { G: storageBuffer(ctx, rows * D * F32, 'train.G'), dG: storageBuffer(ctx, 9 * rows * D * F32, 'train.dG') };
   }
 
@@ -219,7 +225,7 @@ export class Trainer {
     ]);
     let W = 0;
     for (let i = 0; i < siteWeight.length; i++) W += siteWeight[i];
-    const t = new Trainer(ctx, descriptor, assembly, mlp, lossKernel, maxBatch, W, { useE: model.useE, useP: model.useP });
+    const t = new Trainer(ctx, descriptor, assembly, mlp, lossKernel, maxBatch, W, { useE: model.useE, useP: model.useP, torque: hasTorque(model.arch) });
     writeBuffer(ctx, t.weight, Float32Array.from(siteWeight));
     return t;
   }
@@ -245,7 +251,7 @@ export class Trainer {
     const R = this.B * this.N;
     this.descriptor.encode(pass, this.spins, this.B, this.desc);
     this.mlp.encodeInputGrad(pass, this.desc.G, R);
-    this.assembly.encodeForward(pass, { ...this.call(), g: this.mlp.g, h: this.h });
+    this.assembly.encodeForward(pass, { ...this.call(), g: this.mlp.g, h: this.h, y: this.mlp.y });
   }
 
   /** Record prediction, loss gradient, assembly transpose and MLP double backward (→ mlp.grad). */
@@ -257,7 +263,8 @@ export class Trainer {
     if (!u) this.lossUniforms.set(this.B, (u = new Uniform(this.ctx, this.lossKernel.uniformLayout('p')).set({ rows: R, N: this.N, scale: 2 / (this.B * this.weightSum), gridX: gr.gridX })));
     this.lossKernel.dispatch(pass, this.lossKernel.bind({ p: u.buffer, h: this.h, tgt: this.target, weight: this.weight, dLdh: this.dLdh }), gr.nx, gr.ny);
     this.assembly.encodeTranspose(pass, { ...this.call(), dLdh: this.dLdh, u: this.u });
-    this.mlp.encodeDoubleBackward(pass, this.desc.G, { buffer: this.u, offset: 0 }, { buffer: this.u, offset: R * this.D }, R);
+    if (this.ybar) this.assembly.encodeTorqueTranspose(pass, { B: this.B, spins: this.spins, dLdh: this.dLdh, ybar: this.ybar });
+    this.mlp.encodeDoubleBackward(pass, this.desc.G, { buffer: this.u, offset: 0 }, { buffer: this.u, offset: R * this.D }, R, this.ybar ? { buffer: this.ybar, offset: 0 } : undefined);
   }
 
   /** One optimiser step on the uploaded batch (one submission, no read-back). */
@@ -304,6 +311,7 @@ export class Trainer {
 
   destroy(): void {
     for (const b of [this.spins, this.target, this.weight, this.h, this.dLdh, this.u, this.desc.G, this.desc.dG]) b.destroy();
+    this.ybar?.destroy();
     for (const u of this.lossUniforms.values()) u.buffer.destroy();
     this.mlp.destroy();
   }
@@ -377,7 +385,7 @@ export async function trainModel(ctx: GpuContext, ds: Dataset, cfg: TrainConfig,
   if (!sets.train.length) throw new UserError('data: the training split is empty (meta.split.train lists no trajectory with snapshots)');
   const regions = siteRegions(lat.Lx, lat.Ly, cfg.leadRange);
   const siteWeight = Float32Array.from(regions, (r) => (r === 0 ? 1 : cfg.leadWeight));
-  const arch: MlpArch = { inputDim: layout.D, hidden: cfg.hidden, activation: cfg.activation };
+  const arch: MlpArch = { inputDim: layout.D, hidden: cfg.hidden, activation: cfg.activation, ...(cfg.torque ? { outputs: TORQUE_OUTPUTS } : {}) };
   const maxBatch = Math.min(cfg.batch, Math.max(sets.train.length, sets.val.length, sets.test.length));
   const tr = await Trainer.create(ctx, layout, { arch, useE: cfg.useE, useP: cfg.useP, seed: cfg.seed }, maxBatch, siteWeight);
   const { spins, fieldPerp } = ds.data;

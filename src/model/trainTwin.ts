@@ -5,12 +5,16 @@
  *   L = Σ_rows w_i |h_r - t_r|² / Σ_rows w_i        (rows r = b*N + i over the B snapshots of a batch)
  *   dL/dh → (UE, UP) = assembly transpose → dL/dθ = MLP double backward.
  *
+ * With the bond-torque head (opts.torque, ./torque.ts) h gains S × A + B⊥ from the network's outputs
+ * y and the double backward gets the upstream Ȳ = torqueTransposeF64(dL/dh).
+ *
  * With w ≡ 1 the loss is the mean over sites of |h - F⊥|² (units t²). `lossGradF64` is the twin of
  * shaders/model/loss.wgsl; `predictF64` (forward only) also generates synthetic targets.
  */
 import { descriptorF64, type DescriptorLayout, type Normalisation } from './descriptor.js';
 import { assemblyForwardF64, assemblyTransposeF64, type AssemblyOptions } from './assembly.js';
 import type { MlpTwin } from './mlpTwin.js';
+import { torqueFieldF64, torqueTransposeF64 } from './torque.js';
 
 /**
  * Loss and dL/dh of `rows` rows (packed xyz), site weight weight[r % N]. Returns L and
@@ -49,7 +53,12 @@ export function predictF64(m: TwinModel, spins: ArrayLike<number>): { h: Float64
   const { G, dG } = descriptorF64(m.layout, spins, m.norm);
   const g = m.mlp.inputGrad(G, N);
   const gE = g.subarray(0, N * D), gP = g.subarray(N * D);
-  return { h: assemblyForwardF64(m.layout, spins, dG, gE, gP, m.opts).h, G, dG };
+  const h = assemblyForwardF64(m.layout, spins, dG, gE, gP, m.opts).h;
+  if (m.opts.torque) {
+    const t = torqueFieldF64(m.layout.lattice.neighbours, spins, m.mlp.forward(G, N).y);
+    for (let k = 0; k < h.length; k++) h[k] += t[k];
+  }
+  return { h, G, dG };
 }
 
 /**
@@ -65,8 +74,10 @@ export function lossAndGradF64(m: TwinModel, spins: ArrayLike<number>, target: A
   const { loss, dLdh } = lossGradF64(h, target, weight, B * N);
   const grad = new Float64Array(m.mlp.theta.length);
   per.forEach((p, b) => {
-    const { UE, UP } = assemblyTransposeF64(m.layout, p.spins, p.dG, dLdh.subarray(3 * N * b, 3 * N * (b + 1)), m.opts);
-    const gb = m.mlp.doubleBackward(p.G, UE, UP, N);
+    const r = dLdh.subarray(3 * N * b, 3 * N * (b + 1));
+    const { UE, UP } = assemblyTransposeF64(m.layout, p.spins, p.dG, r, m.opts);
+    const yBar = m.opts.torque ? torqueTransposeF64(m.layout.lattice.neighbours, p.spins, r) : undefined;
+    const gb = m.mlp.doubleBackward(p.G, UE, UP, N, yBar);
     for (let k = 0; k < grad.length; k++) grad[k] += gb[k];
   });
   return { loss, grad };

@@ -1,7 +1,8 @@
 /**
  * Parameter layout and initialisation of the per-site MLP (shared by the GPU model and its f64 twin).
  *
- * Architecture (`MlpArch`): inputDim D -> hidden[0] -> ... -> hidden[H-1] -> 2 outputs (ε, φ).
+ * Architecture (`MlpArch`): inputDim D -> hidden[0] -> ... -> hidden[H-1] -> P outputs: channel 0 = ε,
+ * 1 = φ, and with the bond-torque head (./torque.ts) P = 2 + 2·TORQUE_BONDS coefficients a_k, b_k.
  * Linear layers are numbered l = 0..L-1 (L = H + 1); every hidden layer is followed by the
  * activation, the last layer is linear.
  *
@@ -10,21 +11,25 @@
  *   layers.0.bias   [n1]
  *   layers.1.weight [n2, n1]
  *   ...
- *   layers.{L-1}.bias [2]
+ *   layers.{L-1}.bias [P]
  * so a PyTorch module `self.layers = nn.ModuleList([nn.Linear(...), ...])` applying the activation
  * between layers loads the tensors by name (y = x @ W.T + b).
  *
  * Initialisation (seeded, deterministic, counter-based Philox normals from src/gpu/rng.ts):
  *   'he'     W ~ N(0, 2/fan_in)              (default for relu and silu)
  *   'xavier' W ~ N(0, 2/(fan_in + fan_out))  (default for tanh)
- * biases are zero.
+ * biases are zero, and so are the output rows of the bond-torque head (the head starts silent).
  */
 import { normal4, seedKey } from '../gpu/rng.js';
 
 export type Activation = 'silu' | 'tanh' | 'relu';
 export const ACTIVATIONS: readonly Activation[] = ['silu', 'tanh', 'relu'];
-/** Number of network outputs per site: channel 0 = ε (energy density), 1 = φ (dissipation potential). */
+/** Outputs of the two-potential network: channel 0 = ε (energy density), 1 = φ (dissipation potential). */
 export const MLP_OUTPUTS = 2;
+/** Bonds of the bond-torque head: the four nearest neighbours +x, -x, +y, -y (Lattice.neighbours order). */
+export const TORQUE_BONDS = 4;
+/** Outputs with the bond-torque head: ε, φ, a_k (k < 4), b_k (k < 4). */
+export const TORQUE_OUTPUTS = MLP_OUTPUTS + 2 * TORQUE_BONDS;
 
 export interface MlpArch {
   /** descriptor length D */
@@ -32,6 +37,18 @@ export interface MlpArch {
   /** hidden widths, e.g. [64, 64, 32]; the authors' net is [1024, 512, 256, 128, 64] */
   hidden: number[];
   activation: Activation;
+  /** outputs per site: 2 (ε, φ; the default) or TORQUE_OUTPUTS (bond-torque head, ./torque.ts) */
+  outputs?: number;
+}
+
+/** Outputs per site of `arch` (2 unless the bond-torque head is on). */
+export function outputCount(arch: MlpArch): number {
+  return arch.outputs ?? MLP_OUTPUTS;
+}
+
+/** Whether `arch` carries the bond-torque head (./torque.ts). */
+export function hasTorque(arch: MlpArch): boolean {
+  return outputCount(arch) === TORQUE_OUTPUTS;
 }
 
 export interface ParamEntry {
@@ -55,11 +72,14 @@ export function validateArch(arch: MlpArch): void {
   if (!posInt(arch.inputDim)) throw new Error(`arch.inputDim must be a positive integer, got ${arch.inputDim}`);
   if (!Array.isArray(arch.hidden) || !arch.hidden.every(posInt)) throw new Error(`arch.hidden must be an array of positive integers, got ${JSON.stringify(arch.hidden)}`);
   if (!ACTIVATIONS.includes(arch.activation)) throw new Error(`arch.activation must be one of ${ACTIVATIONS.join('/')}, got ${arch.activation}`);
+  if (arch.outputs !== undefined && arch.outputs !== MLP_OUTPUTS && arch.outputs !== TORQUE_OUTPUTS) {
+    throw new Error(`arch.outputs must be ${MLP_OUTPUTS} or ${TORQUE_OUTPUTS} (bond-torque head), got ${arch.outputs}`);
+  }
 }
 
-/** Widths of all layers including input and output: [D, ...hidden, 2]. */
+/** Widths of all layers including input and output: [D, ...hidden, P]. */
 export function widths(arch: MlpArch): number[] {
-  return [arch.inputDim, ...arch.hidden, MLP_OUTPUTS];
+  return [arch.inputDim, ...arch.hidden, outputCount(arch)];
 }
 
 export function layerLayouts(arch: MlpArch): LayerLayout[] {
@@ -105,6 +125,11 @@ export function initParams(arch: MlpArch, seed: number, scheme?: InitScheme): Fl
       for (let c = 0; c < 4 && i + c < n; c++) theta[L.wOff + i + c] = std * g[c];
     }
   });
+  // bond-torque head: its output rows start at zero (no torque until trained; ε, φ unchanged)
+  if (hasTorque(arch)) {
+    const last = layerLayouts(arch).at(-1)!;
+    theta.fill(0, last.wOff + MLP_OUTPUTS * last.nIn, last.wOff + last.nOut * last.nIn);
+  }
   return theta;
 }
 
