@@ -56,7 +56,7 @@ describe('neqspin demo --scenario stt', () => {
     expect(m.scenario).toBe('stt');
     expect(m.perBias.map((p) => p.V)).toEqual(c.biases);
     for (const p of m.perBias) {
-      for (const kind of ['two', 'single'] as const) {
+      for (const kind of ['two', 'single', 'torque'] as const) {
         expect(p.heldOutFperp[kind].set).toBe('test');
         for (const v of [p.heldOutFperp[kind].rmse, p.heldOutFperp[kind].r2, p.torque.rmse[kind], p.loopWork[kind]]) expect(Number.isFinite(v)).toBe(true);
         // same initial state for NEGF-LL and ML-LL (ML samples from f32 spins: 1e-5)
@@ -76,7 +76,7 @@ describe('neqspin demo --scenario stt', () => {
     expect(Math.abs(zero.loopWork.negf)).toBeLessThan(1e-6);
     const md = readFileSync(join(first, 'report.md'), 'utf8');
     const figs = [...md.matchAll(/\]\((figures\/[^)]+\.svg)\)/g)].map((x) => x[1]);
-    expect(figs.length).toBe(6 + 2 * c.biases.length);
+    expect(figs.length).toBe(7 + 3 * c.biases.length); // 7 summary figures, one parity plot per model and V
     for (const f of figs) expect(readFileSync(join(first, f), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
 

@@ -66,6 +66,14 @@ describe('neqspin train', () => {
     expect(loadModel(out).useP).toBe(false);
   });
 
+  it('--torque trains a model with the bond-torque head', async () => {
+    const out = join(root, 'torque');
+    expect((await run(['train', '--data', data, '--out', out, '--epochs', '1', '--hidden', '4', '--torque'])).code).toBe(0);
+    const m = loadModel(out);
+    expect([m.useE, m.useP, m.arch.outputs]).toEqual([true, true, 10]);
+    expect(m.weights['layers.1.weight']).toHaveLength(10 * 4);
+  });
+
   it('a killed run resumes from its checkpoint to the same model as an uninterrupted one', async () => {
     const cfg = { ...DEFAULT_TRAIN_CONFIG, hidden: [8], epochs: 4, batch: 2, checkpointEvery: 1 };
     const ref = (await runTraining(data, join(root, 'ref'), cfg, { quiet: true }))!;

@@ -63,6 +63,7 @@ async function runStt(o: DemoFlags, opts: Parameters<typeof runSttDemo>[2]): Pro
   }
   const m = (await runSttDemo(o.out, sttConfig(o.quick ? 'quick' : 'default', Number(o.seed)), opts))!;
   const f = (v: number) => (Number.isFinite(v) ? v.toPrecision(3) : 'n/a');
-  const v = m.perBias.map((p) => `V=${p.V}: v_NEGF ${f(p.velocity.negf)}, two/NEGF ${f(p.velocity.ratio.two)}, single/NEGF ${f(p.velocity.ratio.single)}`).join('; ');
-  process.stdout.write(`demo stt: ${v}; held-out F⊥ RMSE two ${f(m.summary.meanFperpRmse.two)}, single ${f(m.summary.meanFperpRmse.single)}; report in ${o.out}/report.md\n`);
+  const v = m.perBias.map((p) => `V=${p.V}: v_NEGF ${f(p.velocity.negf)}, two/NEGF ${f(p.velocity.ratio.two)}, single/NEGF ${f(p.velocity.ratio.single)}, two+torque/NEGF ${f(p.velocity.ratio.torque)}`).join('; ');
+  const e = m.summary.meanFperpRmse;
+  process.stdout.write(`demo stt: ${v}; held-out F⊥ RMSE two ${f(e.two)}, single ${f(e.single)}, two+torque ${f(e.torque)}; report in ${o.out}/report.md\n`);
 }

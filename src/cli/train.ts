@@ -81,6 +81,7 @@ interface TrainFlags {
   activation: string;
   descriptor: string;
   phi: boolean;
+  torque?: boolean;
   seed: string;
   schedule: string;
   patience: string;
@@ -109,6 +110,7 @@ export function configFromFlags(o: TrainFlags): TrainConfig {
     hidden,
     activation: o.activation as Activation,
     useP: o.phi,
+    torque: o.torque ?? false,
     epochs: parseNumber('--epochs', o.epochs, true),
     batch: parseNumber('--batch', o.batch, true),
     lr: parseNumber('--lr', o.lr, false),
@@ -139,6 +141,7 @@ export function register(program: Command): void {
     .option('--activation <name>', `activation: ${ACTIVATIONS.join(', ')}`, d.activation)
     .option('--descriptor <preset>', `descriptor preset: ${Object.keys(DESCRIPTOR_PRESETS).join(', ')}`, 'default')
     .option('--no-phi', 'E only: switch the nonconservative potential off (ablation)')
+    .option('--torque', 'add the bond-torque head (h += S×Σ a_k S_k + (Σ b_k S_k)⊥ over the 4 nearest bonds; beyond the two-potential ansatz, e.g. for spin-transfer torques)')
     .option('--schedule <kind>', 'learning-rate schedule: cosine, step (×0.5 every 50 epochs), constant', d.schedule.kind)
     .option('--patience <n>', 'early stopping after n epochs without validation improvement (0 = off)', String(d.patience))
     .option('--lead-range <n>', 'columns next to each lead counted as "near the lead"', String(d.leadRange))

@@ -30,6 +30,9 @@
  *     linearly with the wall position, so the descriptor must carry the column index (the authors'
  *     `column` lead feature, STT_DESCRIPTOR below): a translation-invariant local descriptor
  *     (`clipped`, `onehot`) gives Q_X = Q_φ = 0 in the bulk for both models.
+ * Even with the column index, Φ can only mimic the torque through its collective effect: the local
+ * adiabatic STT field -u S × ∂ₓS is not -S × ∂Φ/∂S for any Φ (src/model/torque.ts), and the
+ * two-potential fit stays poor. The third model adds the bond-torque head, which represents it.
  * The loop work W = ∮ Σ_i F_i·dS_i along the wall-rotation loop S(φ) = R_e(φ) S, φ ∈ [0, 2π),
  * measures this: W = 2π τ_z for NEGF (π (I_s,L + I_s,R)·e by the sum rule), 0 at V = 0 and for
  * every single-potential model, whatever its training.
@@ -40,9 +43,10 @@
  *             position, tilt and noise seed), snapshots (S, F, F⊥, n) to `data-v{m}/`, the held-out
  *             wall trace to `negf-v{m}.json`, the NEGF loop work and spin currents of the held-out
  *             initial state to `loop-v{m}.json`;
- *   2 train   per V: the two-potential model and the single-potential model (Φ off), same data,
- *             descriptor, network and seed, into `model-v{m}-two/`, `model-v{m}-single/`. One model
- *             pair per V: the descriptor has no bias input, a model is bound to its reservoirs;
+ *   2 train   per V: the two-potential model, the single-potential model (Φ off) and the
+ *             two-potential model with the bond-torque head (src/model/torque.ts), same data,
+ *             descriptor, network and seed, into `model-v{m}-{two,single,torque}/`. One model set
+ *             per V: the descriptor has no bias input, a model is bound to its reservoirs;
  *   3 ml      per V and model: ML-LL on the GPU from the held-out initial state, same noise seed;
  *   4 report  held-out torques and loop works of the models (float64 twins), metrics.json,
  *             report.md, figures (./sttReport.ts).
@@ -74,8 +78,10 @@ import { mlRun, readTrace, stageRunner, textureSteps, type DemoCheckpoint, type 
 /** Rotation-invariant descriptor of radius 2 with the raw column index (see the module doc). */
 export const STT_DESCRIPTOR: DescriptorConfig = { rc: 2, rp: 1.5, lead: { kind: 'column' } };
 
-export type ModelKind = 'two' | 'single';
-export const MODEL_KINDS: readonly ModelKind[] = ['two', 'single'];
+/** two potentials (SPEC §4), E only (ablation), two potentials + bond-torque head (src/model/torque.ts) */
+export type ModelKind = 'two' | 'single' | 'torque';
+export const MODEL_KINDS: readonly ModelKind[] = ['two', 'single', 'torque'];
+export const MODEL_LABEL: Record<ModelKind, string> = { two: 'two-potential', single: 'single-potential', torque: 'two-potential + bond torque' };
 
 export interface SttConfig {
   name: 'default' | 'quick';
@@ -321,10 +327,15 @@ async function mlTrajectory(c: SttConfig, modelDir: string, m: number, gpu: GpuO
   return { steps: r.steps, x: r.x, maps: r.maps.map(({ step, map }) => ({ step, values: map })), secondsPerStep: r.secondsPerStep };
 }
 
-/** Training configuration of model `kind` (identical but for Φ). */
+/** Training configuration of model `kind` (identical but for Φ and the bond-torque head). */
 export function sttTrainConfig(c: SttConfig, kind: ModelKind): TrainConfig {
   const { hidden, epochs, batch, lr } = c.train;
-  return { ...DEFAULT_TRAIN_CONFIG, descriptor: STT_DESCRIPTOR, hidden, epochs, batch, lr, useP: kind === 'two', seed: c.seed, checkpointEvery: 5, normFloor: 1 };
+  return { ...DEFAULT_TRAIN_CONFIG, descriptor: STT_DESCRIPTOR, hidden, epochs, batch, lr, useP: kind !== 'single', torque: kind === 'torque', seed: c.seed, checkpointEvery: 5, normFloor: 1 };
+}
+
+/** {kind: f(kind)} over MODEL_KINDS */
+export function perModel<T>(f: (kind: ModelKind) => T): Record<ModelKind, T> {
+  return Object.fromEntries(MODEL_KINDS.map((k) => [k, f(k)])) as Record<ModelKind, T>;
 }
 
 const file = {
@@ -359,15 +370,15 @@ async function heldOutTorques(c: SttConfig, dir: string, m: number, modelDir: (k
   const N = lat.N;
   const rows = Array.from(ds.data.trajectory.keys()).filter((r) => ds.data.trajectory[r] === K(c)).sort((a, b) => ds.data.step[a] - ds.data.step[b]);
   const spinsOf = (r: number) => Float64Array.from(ds.data.spins.subarray(3 * N * r, 3 * N * (r + 1)));
-  const twins = Object.fromEntries(MODEL_KINDS.map((kind) => [kind, mlFieldTwin(loadModel(modelDir(kind)), lat)]));
+  const twins = perModel((kind) => mlFieldTwin(loadModel(modelDir(kind)), lat));
   const torque = {
     steps: rows.map((r) => ds.data.step[r]),
     negf: rows.map((r) => netTorque(spinsOf(r), ds.data.fieldPerp.subarray(3 * N * r, 3 * N * (r + 1)))),
-    two: rows.map((r) => netTorque(spinsOf(r), mlFieldF64(twins.two, spinsOf(r)))),
-    single: rows.map((r) => netTorque(spinsOf(r), mlFieldF64(twins.single, spinsOf(r)))),
+    ...perModel((kind) => rows.map((r) => netTorque(spinsOf(r), mlFieldF64(twins[kind], spinsOf(r))))),
   };
   const loop = rotationLoop(initialWall(c, lat, m, K(c)));
-  const work = { two: await loopWork((s) => mlFieldF64(twins.two, s), loop, c.loopPoints), single: await loopWork((s) => mlFieldF64(twins.single, s), loop, c.loopPoints) };
+  const work = {} as Record<ModelKind, number>;
+  for (const kind of MODEL_KINDS) work[kind] = await loopWork((s) => mlFieldF64(twins[kind], s), loop, c.loopPoints);
   return { torque, work };
 }
 
@@ -415,7 +426,7 @@ export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {
     for (const [m, V] of c.biases.entries()) {
       for (const kind of MODEL_KINDS) {
         if (existsSync(job.path(file.model(m, kind)))) continue;
-        log(`demo stt: V = ${V}: training the ${kind === 'two' ? 'two-potential' : 'single-potential'} model`);
+        log(`demo stt: V = ${V}: training the ${MODEL_LABEL[kind]} model`);
         await runTraining(job.path(file.data(m)), job.path(file.model(m, kind)), sttTrainConfig(c, kind), { resume: true, quiet: o.quiet, gpu: o.gpu });
       }
     }
@@ -440,11 +451,11 @@ export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {
       V,
       ...muOf(c, V),
       negf: readTrace<WallTrace>(job.path(file.negf(m))),
-      ml: { two: readTrace<WallTrace>(job.path(file.ml(m, 'two'))), single: readTrace<WallTrace>(job.path(file.ml(m, 'single'))) },
-      evaluation: { two: readJson(join(model('two'), 'evaluation.json')), single: readJson(join(model('single'), 'evaluation.json')) },
-      parity: { two: join(file.model(m, 'two'), 'parity.svg'), single: join(file.model(m, 'single'), 'parity.svg') },
+      ml: perModel((kind) => readTrace<WallTrace>(job.path(file.ml(m, kind)))),
+      evaluation: perModel((kind) => readJson(join(model(kind), 'evaluation.json'))),
+      parity: perModel((kind) => join(file.model(m, kind), 'parity.svg')),
       torque: held.torque,
-      loop: { negf: negfLoop.work, two: held.work.two, single: held.work.single, spinCurrent: negfLoop.spinCurrent, current: negfLoop.current },
+      loop: { negf: negfLoop.work, ...held.work, spinCurrent: negfLoop.spinCurrent, current: negfLoop.current },
     });
   }
   const metrics = writeSttReport(job.dir, c, runs, { seconds: (performance.now() - started) / 1000, resumed: !!job.resumed });

@@ -2,7 +2,8 @@
  * Stage 4 of `neqspin demo --scenario stt`: metrics.json, SVG figures and report.md (./stt.ts).
  *
  * Metrics (time in ħ/t, x in lattice columns, fields and torques in t):
- *   - held-out F⊥ error of the two-potential and the single-potential model at every V: RMSE and R²
+ *   - held-out F⊥ error of each model (two-potential, single-potential, two-potential + bond-torque
+ *     head) at every V: RMSE and R²
  *     from the training stage's evaluation on the test split (the held-out NEGF-LL trajectory);
  *   - held-out net torque τ_z = e·Σ S_i × F_i per snapshot: NEGF mean, RMS error of each model
  *     (a single-potential model has τ_z ≡ 0, see stt.ts);
@@ -10,9 +11,9 @@
  *     π e·(I_s,L + I_s,R) at the held-out initial state;
  *   - wall velocity: least-squares slope of x_DW(t) over the samples whose wall lies at least
  *     `margin` = max(EDGE, ⌈2Δ⌉) columns from both electrodes (report.ts wallVelocity), for NEGF-LL
- *     and both ML-LL runs; ML/NEGF ratios (V ≠ 0); the spin-transfer estimate v_J = -<τ_z>/(2 L_y);
+ *     and every ML-LL run; ML/NEGF ratios (V ≠ 0); the spin-transfer estimate v_J = -<τ_z>/(2 L_y);
  *     the mobility dv/dV (least squares through the origin over all V);
- *   - wall-position error |x_ML - x_NEGF| at every sample (max, RMS) for both models;
+ *   - wall-position error |x_ML - x_NEGF| at every sample (max, RMS) for every model;
  *   - timing (the only part that is not a deterministic function of the configuration and seed).
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -20,11 +21,9 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { EDGE, wallVelocity } from './report.js';
 import { PALETTE, latticeMapsSvg, linePlotSvg, type Series } from './svg.js';
-import type { ModelKind, SttConfig, WallTrace } from './stt.js';
+import { MODEL_KINDS as KINDS, MODEL_LABEL as LABEL, perModel, type ModelKind, type SttConfig, type WallTrace } from './stt.js';
 
 type PerModel<T> = Record<ModelKind, T>;
-const KINDS: readonly ModelKind[] = ['two', 'single'];
-const LABEL: PerModel<string> = { two: 'two-potential', single: 'single-potential' };
 
 export interface SttRun {
   V: number;
@@ -51,13 +50,14 @@ export interface SttMetrics {
     muR: number;
     current: number;
     heldOutFperp: PerModel<{ set: string; rmse: number; r2: number; samples: number }>;
-    /** τ_z per held-out snapshot (steps), NEGF and both models; NEGF mean; RMS error of each model */
+    /** τ_z per held-out snapshot (steps), NEGF and every model; NEGF mean; RMS error of each model */
     torque: { steps: number[]; negf: number[]; negfMean: number; rmse: PerModel<number> } & PerModel<number[]>;
     loopWork: { negf: number; sumRule: number } & PerModel<number>;
     velocity: { negf: number; spinTransfer: number; ratio: PerModel<number>; fitSamples: { negf: number } & PerModel<number> } & PerModel<number>;
     wallPosition: { steps: number[]; negf: number[]; maxError: PerModel<number>; rmsError: PerModel<number> } & PerModel<number[]>;
   }[];
-  summary: { margin: number; mobility: { negf: number } & PerModel<number>; meanFperpRmse: PerModel<number>; maxRatioDeviationTwo: number };
+  /** maxRatioDeviation: largest |v_ML/v_NEGF − 1| over V ≠ 0 per model (maxRatioDeviationTwo: the two-potential one) */
+  summary: { margin: number; mobility: { negf: number } & PerModel<number>; meanFperpRmse: PerModel<number>; maxRatioDeviation: PerModel<number>; maxRatioDeviationTwo: number };
   timing: { negfSecondsPerStep: number; mlSecondsPerStep: number; speedup: number; demoSeconds: number; resumed: boolean };
 }
 
@@ -76,12 +76,12 @@ function metricsOf(c: SttConfig, runs: SttRun[], timing: { seconds: number; resu
   const margin = Math.max(EDGE, Math.ceil(2 * c.wall.width));
   const fit = (tr: WallTrace) => wallVelocity({ steps: tr.steps, x: tr.x.map((x) => (x >= margin && x <= Lx - 1 - margin ? x : NaN)) }, Lx, dt);
   const perBias = runs.map((r) => {
-    const vn = fit(r.negf), vm = { two: fit(r.ml.two), single: fit(r.ml.single) };
+    const vn = fit(r.negf), vm = perModel((kind) => fit(r.ml[kind]));
     const at = (tr: WallTrace) => new Map(tr.steps.map((s, k) => [s, tr.x[k]]));
-    const mlAt = { two: at(r.ml.two), single: at(r.ml.single) };
-    const steps = r.negf.steps.filter((s) => mlAt.two.has(s) && mlAt.single.has(s));
+    const mlAt = perModel((kind) => at(r.ml[kind]));
+    const steps = r.negf.steps.filter((s) => KINDS.every((kind) => mlAt[kind].has(s)));
     const negf = steps.map((s) => r.negf.x[r.negf.steps.indexOf(s)]);
-    const ml = { two: steps.map((s) => mlAt.two.get(s)!), single: steps.map((s) => mlAt.single.get(s)!) };
+    const ml = perModel((kind) => steps.map((s) => mlAt[kind].get(s)!));
     const err = (kind: ModelKind) => steps.map((_, k) => Math.abs(ml[kind][k] - negf[k])).filter(Number.isFinite);
     const maxErr = (kind: ModelKind) => (err(kind).length ? Math.max(...err(kind)) : NaN);
     const rmsErr = (kind: ModelKind) => (err(kind).length ? rms(err(kind)) : NaN);
@@ -93,15 +93,15 @@ function metricsOf(c: SttConfig, runs: SttRun[], timing: { seconds: number; resu
     const negfMean = mean(r.torque.negf);
     return {
       V: r.V, muL: r.muL, muR: r.muR, current: r.loop.current,
-      heldOutFperp: { two: ev('two'), single: ev('single') },
-      torque: { ...r.torque, negfMean, rmse: { two: tRmse('two'), single: tRmse('single') } },
-      loopWork: { negf: r.loop.negf, sumRule: Math.PI * r.loop.spinCurrent, two: r.loop.two, single: r.loop.single },
+      heldOutFperp: perModel(ev),
+      torque: { ...r.torque, negfMean, rmse: perModel(tRmse) },
+      loopWork: { negf: r.loop.negf, sumRule: Math.PI * r.loop.spinCurrent, ...perModel((kind) => r.loop[kind]) },
       velocity: {
-        negf: vn.v, two: vm.two.v, single: vm.single.v, spinTransfer: -negfMean / (2 * Ly),
-        ratio: { two: r.V !== 0 ? vm.two.v / vn.v : NaN, single: r.V !== 0 ? vm.single.v / vn.v : NaN },
-        fitSamples: { negf: vn.samples, two: vm.two.samples, single: vm.single.samples },
+        negf: vn.v, ...perModel((kind) => vm[kind].v), spinTransfer: -negfMean / (2 * Ly),
+        ratio: perModel((kind) => (r.V !== 0 ? vm[kind].v / vn.v : NaN)),
+        fitSamples: { negf: vn.samples, ...perModel((kind) => vm[kind].samples) },
       },
-      wallPosition: { steps, negf, two: ml.two, single: ml.single, maxError: { two: maxErr('two'), single: maxErr('single') }, rmsError: { two: rmsErr('two'), single: rmsErr('single') } },
+      wallPosition: { steps, negf, ...ml, maxError: perModel(maxErr), rmsError: perModel(rmsErr) },
     };
   });
   const V = perBias.map((p) => p.V);
@@ -113,8 +113,9 @@ function metricsOf(c: SttConfig, runs: SttRun[], timing: { seconds: number; resu
     perBias,
     summary: {
       margin,
-      mobility: { negf: mobility(V, perBias.map((p) => p.velocity.negf)), two: mobility(V, perBias.map((p) => p.velocity.two)), single: mobility(V, perBias.map((p) => p.velocity.single)) },
-      meanFperpRmse: { two: mean(perBias.map((p) => p.heldOutFperp.two.rmse)), single: mean(perBias.map((p) => p.heldOutFperp.single.rmse)) },
+      mobility: { negf: mobility(V, perBias.map((p) => p.velocity.negf)), ...perModel((kind) => mobility(V, perBias.map((p) => p.velocity[kind]))) },
+      meanFperpRmse: perModel((kind) => mean(perBias.map((p) => p.heldOutFperp[kind].rmse))),
+      maxRatioDeviation: perModel((kind) => (biased.length ? Math.max(...biased.map((p) => Math.abs(p.velocity.ratio[kind] - 1))) : NaN)),
       maxRatioDeviationTwo: biased.length ? Math.max(...biased.map((p) => Math.abs(p.velocity.ratio.two - 1))) : NaN,
     },
     timing: { negfSecondsPerStep: negfStep, mlSecondsPerStep: mlStep, speedup: negfStep / mlStep, demoSeconds: timing.seconds, resumed: timing.resumed },
@@ -135,7 +136,7 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
 
   for (const kind of KINDS) {
     svg(
-      kind === 'two' ? 'wall-position.svg' : 'wall-position-single.svg',
+      kind === 'two' ? 'wall-position.svg' : `wall-position-${kind}.svg`,
       linePlotSvg(
         runs.flatMap((r, k) => [
           { name: `NEGF V=${r.V}`, x: t(r.negf.steps), y: r.negf.x, colour: colour(k) },
@@ -154,6 +155,7 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
         { name: 'NEGF-LL', x: V, y: byBias((p) => p.velocity.negf), colour: PALETTE[0], markers: true },
         { name: 'ML-LL two-pot.', x: V, y: byBias((p) => p.velocity.two), colour: PALETTE[1], markers: true, dashed: true },
         { name: 'ML-LL single-pot.', x: V, y: byBias((p) => p.velocity.single), colour: PALETTE[2], markers: true, dashed: true },
+        { name: 'ML-LL two-pot. + torque', x: V, y: byBias((p) => p.velocity.torque), colour: PALETTE[4], markers: true, dashed: true },
         { name: '-τ_z/(2 Ly)', x: V, y: byBias((p) => p.velocity.spinTransfer), colour: PALETTE[3], markers: true, noLine: true },
       ],
       { title: 'Wall velocity vs bias', xlabel: 'V = muL - muR (t)', ylabel: 'v (columns per ħ/t)' },
@@ -163,7 +165,7 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
     'fperp-error.svg',
     linePlotSvg(
       KINDS.map((kind, k) => ({ name: LABEL[kind], x: V, y: byBias((p) => p.heldOutFperp[kind].rmse), colour: PALETTE[k + 1], markers: true })),
-      { title: 'Held-out F⊥ RMSE: single vs two potentials', xlabel: 'V (t)', ylabel: 'RMSE of F⊥ (t)' },
+      { title: 'Held-out F⊥ RMSE: single vs two potentials vs two + bond torque', xlabel: 'V (t)', ylabel: 'RMSE of F⊥ (t)' },
     ),
   );
   svg(
@@ -173,6 +175,7 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
         { name: `NEGF V=${r.V}`, x: t(r.torque.steps), y: r.torque.negf, colour: colour(k) },
         { name: `two V=${r.V}`, x: t(r.torque.steps), y: r.torque.two, colour: colour(k), dashed: true },
         { name: `single V=${r.V}`, x: t(r.torque.steps), y: r.torque.single, colour: colour(k), markers: true, noLine: true },
+        { name: `torque V=${r.V}`, x: t(r.torque.steps), y: r.torque.torque, colour: colour(k), dashed: true, markers: true },
       ]),
       { title: 'Net torque τ_z = z·Σ S×F on the held-out trajectory', xlabel: 'time (ħ/t)', ylabel: 'τ_z (t)', height: 420 },
     ),
@@ -181,7 +184,7 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
   const row = (label: string, tr: WallTrace) => ({ label, panels: tr.maps.map((x) => ({ label: `t = ${x.step * dt}`, values: x.values })) });
   svg(
     'textures.svg',
-    latticeMapsSvg([row('NEGF-LL', runs[last].negf), row('ML two-pot.', runs[last].ml.two), row('ML single-pot.', runs[last].ml.single)], Lx, Ly, {
+    latticeMapsSvg([row('NEGF-LL', runs[last].negf), row('ML two-pot.', runs[last].ml.two), row('ML single-pot.', runs[last].ml.single), row('ML two + torque', runs[last].ml.torque)], Lx, Ly, {
       title: `S_z at V = ${runs[last].V} (red +z, blue -z)`,
       scaleLabel: 'S_z',
     }),
@@ -199,16 +202,19 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
       `Initial ${c.wall.type === 'neel' ? 'Néel' : 'Bloch'} wall of width ${c.wall.width} (+z left, −z right), tilt ${c.wall.tilt}. Per V: ${c.wall.train.length} training ` +
       `trajectories (walls at x = ${c.wall.train.join(', ')}) of ${c.dataset.steps} steps, snapshot every ${c.dataset.every}; held-out trajectory from x = ${c.wall.heldOut} ` +
       `(other tilt and noise seed), ${c.compare.steps} steps; two models per V with the same data, descriptor (rc 2, column index), network (hidden ${c.train.hidden.join(',')}, ` +
-      `${c.train.epochs} epochs) and seed ${c.seed}, one with the nonconservative potential Φ and one without.`,
+      `${c.train.epochs} epochs) and seed ${c.seed}: with the nonconservative potential Φ (two-potential), without it (single-potential), and with Φ plus the ` +
+      `bond-torque head h_i += S_i × Σ_k a_k S_k + (Σ_k b_k S_k)⊥ over the four nearest bonds (coefficients predicted per site by the same network; src/model/torque.ts).`,
     '',
-    '## Held-out F⊥: one potential vs two',
+    '## Held-out F⊥: one potential vs two (vs two + bond torque)',
     '',
-    '| V | muL / muR | F⊥ RMSE single | R² single | F⊥ RMSE two | R² two | <τ_z> NEGF | τ_z RMSE single | τ_z RMSE two | W NEGF | π I_s,z | W two | W single |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| V | muL / muR | F⊥ RMSE single | R² single | F⊥ RMSE two | R² two | F⊥ RMSE torque | R² torque | <τ_z> NEGF | τ_z RMSE single | τ_z RMSE two | τ_z RMSE torque | W NEGF | π I_s,z | W two | W single | W torque |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...P.map(
       (p) =>
         `| ${p.V} | ${p.muL} / ${p.muR} | ${fmt(p.heldOutFperp.single.rmse)} | ${fmt(p.heldOutFperp.single.r2, 4)} | ${fmt(p.heldOutFperp.two.rmse)} | ${fmt(p.heldOutFperp.two.r2, 4)} | ` +
-        `${fmt(p.torque.negfMean)} | ${fmt(p.torque.rmse.single)} | ${fmt(p.torque.rmse.two)} | ${fmt(p.loopWork.negf)} | ${fmt(p.loopWork.sumRule)} | ${fmt(p.loopWork.two)} | ${fmt(p.loopWork.single)} |`,
+        `${fmt(p.heldOutFperp.torque.rmse)} | ${fmt(p.heldOutFperp.torque.r2, 4)} | ` +
+        `${fmt(p.torque.negfMean)} | ${fmt(p.torque.rmse.single)} | ${fmt(p.torque.rmse.two)} | ${fmt(p.torque.rmse.torque)} | ${fmt(p.loopWork.negf)} | ${fmt(p.loopWork.sumRule)} | ` +
+        `${fmt(p.loopWork.two)} | ${fmt(p.loopWork.single)} | ${fmt(p.loopWork.torque)} |`,
     ),
     '',
     'RMSE and R² of F⊥ on the held-out trajectory (units t). τ_z = z·Σ_i S_i × F_i is the generalised force on the wall-rotation angle (the adiabatic ' +
@@ -217,17 +223,18 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
     '',
     '## Wall velocity',
     '',
-    '| V | current I_L | v NEGF | v two | v single | −τ_z/(2 L_y) | v two / v NEGF | v single / v NEGF | max \\|Δx\\| two | max \\|Δx\\| single |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| V | current I_L | v NEGF | v two | v single | v torque | −τ_z/(2 L_y) | v two / v NEGF | v single / v NEGF | v torque / v NEGF | max \\|Δx\\| two | max \\|Δx\\| single | max \\|Δx\\| torque |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...P.map(
       (p) =>
-        `| ${p.V} | ${fmt(p.current)} | ${fmt(p.velocity.negf)} | ${fmt(p.velocity.two)} | ${fmt(p.velocity.single)} | ${fmt(p.velocity.spinTransfer)} | ` +
-        `${fmt(p.velocity.ratio.two)} | ${fmt(p.velocity.ratio.single)} | ${fmt(p.wallPosition.maxError.two)} | ${fmt(p.wallPosition.maxError.single)} |`,
+        `| ${p.V} | ${fmt(p.current)} | ${fmt(p.velocity.negf)} | ${fmt(p.velocity.two)} | ${fmt(p.velocity.single)} | ${fmt(p.velocity.torque)} | ${fmt(p.velocity.spinTransfer)} | ` +
+        `${fmt(p.velocity.ratio.two)} | ${fmt(p.velocity.ratio.single)} | ${fmt(p.velocity.ratio.torque)} | ${fmt(p.wallPosition.maxError.two)} | ${fmt(p.wallPosition.maxError.single)} | ${fmt(p.wallPosition.maxError.torque)} |`,
     ),
     '',
     `Velocities in columns per ħ/t, fitted where the wall is ≥ ${m.summary.margin} columns from both electrodes; negative: towards the left electrode, ` +
       `against the electron flow (SPEC's LL convention, see docs/demo-stt.md). Mobility dv/dV: NEGF ${fmt(m.summary.mobility.negf)}, two-potential ` +
-      `${fmt(m.summary.mobility.two)}, single-potential ${fmt(m.summary.mobility.single)} (columns per ħ/t per t). Largest |v_two/v_NEGF − 1| over V ≠ 0: ${fmt(m.summary.maxRatioDeviationTwo)}.`,
+      `${fmt(m.summary.mobility.two)}, single-potential ${fmt(m.summary.mobility.single)}, two + bond torque ${fmt(m.summary.mobility.torque)} (columns per ħ/t per t). ` +
+      `Largest |v_ML/v_NEGF − 1| over V ≠ 0: two-potential ${fmt(m.summary.maxRatioDeviation.two)}, two + bond torque ${fmt(m.summary.maxRatioDeviation.torque)}.`,
     '',
     '## Cost',
     '',
@@ -239,6 +246,8 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
     '![wall position, two-potential](figures/wall-position.svg)',
     '',
     '![wall position, single-potential](figures/wall-position-single.svg)',
+    '',
+    '![wall position, two-potential + bond torque](figures/wall-position-torque.svg)',
     '',
     '![wall velocity](figures/wall-velocity.svg)',
     '',
