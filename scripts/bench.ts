@@ -36,8 +36,9 @@ if (want('ll')) {
 if (want('negf')) tables.push(...(await benchNegf(ctx, roof, { quick, log })));
 if (want('mlp')) tables.push(...(await benchMlp(ctx, roof, { quick, log })));
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-// the driver description alone (e.g. "NVIDIA: 580.159.04") does not name the card: prefix the device name
-const heading = ctx.info.device && !dev.includes(ctx.info.device) ? `${ctx.info.device}: ${dev}` : dev;
+// the driver description alone (e.g. "NVIDIA: 580.159.04") does not name the card: prefix the device
+// name (a software rasteriser's description already names it, "llvmpipe: Mesa ...")
+const heading = ctx.info.device && !ctx.info.software && !dev.includes(ctx.info.device) ? `${ctx.info.device}: ${dev}` : dev;
 const body =
   `Date ${new Date().toISOString().slice(0, 10)}; driver: ${ctx.info.description || ctx.info.device}; host CPU: ${cpu} × ${os.cpus().length}; ` +
   `Node ${process.version}${quick ? '; QUICK sizes' : ''}.\n\n` +

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch CPU baseline of the per-site MLP of the two-potential model (src/bench/mlp.ts).
+"""PyTorch CPU baseline of the per-site MLP ONLY of the two-potential model (src/bench/mlp.ts, the
+"MLP-only" columns): no descriptor, no force assembly. The full field from the spins, the same
+computation as neqspin's MlField, is timed by field_torch.py.
 
 Times, on random inputs x (rows x D), the same network as neqspin (Linear layers D-hidden...-2,
 activation between them, outputs (eps, phi)):

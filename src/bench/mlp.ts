@@ -2,11 +2,15 @@
  * ML force-model benchmark, same run, side by side:
  *   (a) field evaluation h = -(∂E/∂S)⊥ - S × ∂Φ/∂S in site evaluations/s: GPU MlField (descriptor +
  *       MLP input gradient + assembly, one configuration, many evaluations per submit), the float64
- *       TypeScript twin, and PyTorch CPU (MLP forward + input gradient with create_graph only, on
- *       random inputs of the same D: scripts/baselines/mlp_torch.py, 2 threads);
+ *       TypeScript twin, PyTorch CPU on the FULL field from the spins (scripts/baselines/field_torch.py:
+ *       neighbour gather, descriptor, normalisation, MLP, autograd gradient of E and Φ w.r.t. the spins,
+ *       assembly; float32, 2 threads; GPU/torch uses this number) and PyTorch on the MLP only (forward +
+ *       input gradient with create_graph on random inputs of the same D: scripts/baselines/mlp_torch.py);
  *   (b) training in site-samples/s of one full step: GPU Trainer.step (descriptor → input grad →
- *       assembly → loss → transpose → double backward → Adam, one submit), the f64 twin, and PyTorch
- *       (input gradient with create_graph, force-type MSE, double backprop, Adam);
+ *       assembly → loss → transpose → double backward → Adam, one submit), the f64 twin, PyTorch full
+ *       step (field_torch.py: h with create_graph, force loss against random targets, double backprop,
+ *       Adam) and PyTorch MLP only (input gradient with create_graph, force-type MSE, double backprop,
+ *       Adam);
  *   (c) ML-driven LL (MlDrivenLL: field recomputed on the GPU every step) in spin-steps/s on large
  *       lattices;
  *   (d) raw MLP GEMM throughput per GEMM variant (src/model/mlp.ts): a 1024→1024 layer on M rows
@@ -16,9 +20,16 @@
  * not depend on training). The f64 twin rate is the sum of its measured stage costs per site:
  * descriptorF64 + assemblyForwardF64 (+ assemblyTransposeF64) on a small lattice, MlpTwin.inputGrad
  * (+ doubleBackward) on a few rows (the authors' net in f64 JS is too slow for whole lattices).
+ * The PyTorch full-field runs use the GPU's lattice and batch up to `Net.torchSites` sites (on
+ * software adapters always the same; GPU lattices are larger), and agree with the f64 twin to
+ * ~1e-15 in float64 (`torchField` in check mode, tests/bench-torch-field.test.ts).
  */
 import { findPython } from './python.js';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readNpy, writeNpy } from '../io/npy.js';
 import { submit, sync, storageBuffer, type GpuContext } from '../gpu/index.js';
 import { Lattice } from '../lattice/lattice.js';
 import { DescriptorLayout, descriptorF64, descriptorPreset, type DescriptorConfig } from '../model/descriptor.js';
@@ -27,7 +38,7 @@ import { MlField, mlFieldTwin, randomFieldModel, randomUnitSpins, type MlFieldMo
 import { Trainer } from '../model/train.js';
 import { MlpGpu, resolveGemm, type GemmVariant } from '../model/mlp.js';
 import { MlDrivenLL } from '../dynamics/mlDriven.js';
-import type { Activation } from '../model/weights.js';
+import { paramEntries, type Activation } from '../model/weights.js';
 import type { Roofline } from './roofline.js';
 import type { Table } from './report.js';
 
@@ -38,11 +49,13 @@ interface Net {
   activation: Activation;
   /** training lattice (the authors' column feature ties the model to it) */
   lattice: { Lx: number; Ly: number; periodicY: boolean };
+  /** most sites (field) or site-samples (training step) of one PyTorch full-field call */
+  torchSites: number;
 }
 
 const NETS: Net[] = [
-  { name: 'small (D=54, 32-32, SiLU)', descriptor: descriptorPreset('default'), hidden: [32, 32], activation: 'silu', lattice: { Lx: 32, Ly: 24, periodicY: true } },
-  { name: "authors' (539-1024-512-256-128-64-2, ReLU)", descriptor: descriptorPreset('zhang-chern-2022'), hidden: [1024, 512, 256, 128, 64], activation: 'relu', lattice: { Lx: 32, Ly: 24, periodicY: true } },
+  { name: 'small (D=54, 32-32, SiLU)', descriptor: descriptorPreset('default'), hidden: [32, 32], activation: 'silu', lattice: { Lx: 32, Ly: 24, periodicY: true }, torchSites: 65536 },
+  { name: "authors' (539-1024-512-256-128-64-2, ReLU)", descriptor: descriptorPreset('zhang-chern-2022'), hidden: [1024, 512, 256, 128, 64], activation: 'relu', lattice: { Lx: 32, Ly: 24, periodicY: true }, torchSites: 4096 },
 ];
 
 /** Seconds per call of f: best of `reps` after one warm-up. */
@@ -71,7 +84,8 @@ interface TorchRates {
   version: string;
 }
 
-function torchRates(D: number, net: Net, rows: number, log: (s: string) => void): TorchRates | string {
+/** PyTorch MLP-only rates (scripts/baselines/mlp_torch.py) on `rows` random inputs of length D. */
+function torchMlpRates(D: number, net: Net, rows: number, log: (s: string) => void): TorchRates | string {
   try {
     const cfg = JSON.stringify({ D, hidden: net.hidden, act: net.activation, rows, reps: 3, threads: 2 });
     const py = findPython('torch');
@@ -84,6 +98,77 @@ function torchRates(D: number, net: Net, rows: number, log: (s: string) => void)
     return 'skipped: torch baseline failed';
   }
 }
+
+/** Modes of scripts/baselines/field_torch.py: f64 h (check), timed f32 inference (field), timed training step (train). */
+export type TorchFieldMode = 'check' | 'field' | 'train';
+
+export interface TorchFieldResult {
+  /** PyTorch version and threads reported by the script */
+  torch: string;
+  threads: number;
+  /** B·N */
+  sites: number;
+  /** field, train: best seconds per call and sites (site-samples) per second */
+  seconds?: number;
+  rate?: number;
+  /** check: h (B×N×3, float64) */
+  h?: Float64Array;
+}
+
+/**
+ * Run the PyTorch full-field baseline (scripts/baselines/field_torch.py) with interpreter `python`
+ * on `model` evaluated on `lattice`, for the B configurations in `spins` (B×N×3): the descriptor
+ * layout (neighbour table, feature table, site values), the normalisation and the weights
+ * (`layers.{l}.weight|bias`) are written as float64/int32 .npy into a temporary folder, removed
+ * afterwards. A `column` lead feature is evaluated on any lattice (as the bench's GPU rows do).
+ */
+export function torchField(
+  python: string,
+  model: MlFieldModel,
+  lattice: Lattice,
+  spins: ArrayLike<number>,
+  mode: TorchFieldMode,
+  { reps = 3, threads = 2, timeoutMs = 300_000 }: { reps?: number; threads?: number; timeoutMs?: number } = {},
+): TorchFieldResult {
+  const twin = mlFieldTwin(model, lattice, { allowColumnExtrapolation: true });
+  const L = twin.layout;
+  const B = spins.length / (3 * L.N);
+  if (!(Number.isInteger(B) && B >= 1)) throw new Error(`torchField.spins must hold B×${L.N}×3 values, got ${spins.length}`);
+  const dir = mkdtempSync(join(tmpdir(), 'neqspin-torch-field-'));
+  try {
+    writeNpy(join(dir, 'nbr.npy'), L.nbr, [L.N, L.S]);
+    writeNpy(join(dir, 'features.npy'), L.features, [L.D, 4]);
+    writeNpy(join(dir, 'site_values.npy'), L.siteValues, [L.N, L.C]);
+    writeNpy(join(dir, 'norm_mean.npy'), Float64Array.from(twin.norm.mean));
+    writeNpy(join(dir, 'norm_std.npy'), Float64Array.from(twin.norm.std));
+    for (const e of paramEntries(model.arch)) writeNpy(join(dir, `${e.name}.npy`), twin.mlp.theta.slice(e.offset, e.offset + e.size), e.shape);
+    writeNpy(join(dir, 'spins.npy'), Float64Array.from(spins), [B, L.N, 3]);
+    const cfg = { mode, activation: model.arch.activation, layers: model.arch.hidden.length + 1, useE: model.useE, useP: model.useP, threads, reps };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+    const out = JSON.parse(execFileSync(python, ['scripts/baselines/field_torch.py', dir], { timeout: timeoutMs }).toString().trim().split('\n').pop()!);
+    if (out.error) throw new Error(`field_torch.py: ${out.error}`);
+    const res: TorchFieldResult = { torch: out.torch, threads: out.threads, sites: out.sites, seconds: out.seconds, rate: out.rate };
+    if (mode === 'check') res.h = Float64Array.from(readNpy(join(dir, 'h.npy')).data);
+    return res;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A timed torchField run (field or train mode): its rate, or why there is none. */
+function torchFieldRate(model: MlFieldModel, lattice: Lattice, spins: ArrayLike<number>, mode: 'field' | 'train', log: (s: string) => void): number | string {
+  const py = findPython('torch');
+  if (!py) return 'skipped: no python3 with torch';
+  try {
+    return torchField(py, model, lattice, spins, mode).rate!;
+  } catch (e) {
+    log(`torch full-field baseline (${mode}) failed: ${(e as Error).message.split('\n')[0]}`);
+    return 'skipped: torch full-field baseline failed';
+  }
+}
+
+/** Rows of the authors' net in the MLP-only PyTorch baseline. */
+const authorsRows = (quick: boolean) => (quick ? 256 : 512);
 
 /** f64 twin site rates (field, train) as the sum of measured per-site stage costs. */
 function twinRates(model: MlFieldModel, net: Net, mlpRows: number): { field: number; train: number } {
@@ -164,7 +249,8 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
     const fl = authors ? (sw ? net.lattice : { Lx: 256, Ly: 256, periodicY: true }) : sw ? (quick ? { Lx: 64, Ly: 64, periodicY: true } : { Lx: 128, Ly: 128, periodicY: true }) : { Lx: 1000, Ly: 1000, periodicY: true };
     const lat = new Lattice(fl);
     const field = await MlField.create(ctx, model, lat, { allowColumnExtrapolation: true, maxRows: authors && sw ? 768 : undefined });
-    const spins = storageBuffer(ctx, randomUnitSpins(lat.N, 4));
+    const fieldSpins = randomUnitSpins(lat.N, 4);
+    const spins = storageBuffer(ctx, fieldSpins);
     const out = storageBuffer(ctx, 12 * lat.N);
     const k = sw ? (authors ? 1 : 4) : 10;
     const tField = await best(async () => {
@@ -196,15 +282,23 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
     tr.destroy();
 
     const twin = twinRates(model, net, authors ? 2 : 64);
-    const torch = torchRates(D, net, authors ? (quick ? 256 : 512) : 16384, log);
-    if (typeof torch !== 'string') torchVer = torch.version;
-    const tf = typeof torch === 'string' ? torch : torch.field;
-    const tt = typeof torch === 'string' ? torch : torch.train;
-    log(`${net.name}: field GPU ${gpuField.toExponential(3)}/s, twin ${twin.field.toExponential(3)}, torch ${typeof tf === 'number' ? tf.toExponential(3) : tf}; train GPU ${gpuTrain.toExponential(3)}/s, twin ${twin.train.toExponential(3)}, torch ${typeof tt === 'number' ? tt.toExponential(3) : tt}`);
+    const mlpOnly = torchMlpRates(D, net, authors ? authorsRows(quick) : 16384, log);
+    if (typeof mlpOnly !== 'string') torchVer = mlpOnly.version;
+    // PyTorch full field on the GPU's lattice and batch, capped at net.torchSites (GPU sizes)
+    const side = Math.floor(Math.sqrt(net.torchSites));
+    const tfl = lat.N <= net.torchSites ? lat : new Lattice({ Lx: side, Ly: side, periodicY: true });
+    const tB = Math.max(1, Math.min(B, Math.floor(net.torchSites / tl.N)));
+    const fullField = torchFieldRate(model, tfl, tfl === lat ? fieldSpins : randomUnitSpins(tfl.N, 4), 'field', log);
+    const fullTrain = torchFieldRate(model, tl, bs.subarray(0, 3 * tB * tl.N), 'train', log);
+    const mf = typeof mlpOnly === 'string' ? mlpOnly : mlpOnly.field;
+    const mt = typeof mlpOnly === 'string' ? mlpOnly : mlpOnly.train;
+    const e3 = (v: number | string) => (typeof v === 'number' ? v.toExponential(3) : v);
+    log(`${net.name}: field GPU ${e3(gpuField)}/s, twin ${e3(twin.field)}, torch full ${e3(fullField)}, torch MLP-only ${e3(mf)}; train GPU ${e3(gpuTrain)}/s, twin ${e3(twin.train)}, torch full ${e3(fullTrain)}, torch MLP-only ${e3(mt)}`);
     const ratio = (a: number, b: number | string) => (typeof b === 'number' ? a / b : '—');
+    const torchSize = (gpu: string, torch: string) => (torch === gpu ? gpu : `${gpu} (torch ${torch})`);
     // input gradient = 3 GEMM units; training step = 3 (input grad) + 9 (double backward)
-    fieldRows.push([net.name, `${fl.Lx}×${fl.Ly}`, gpuField, gflop(gpuField, 3), twin.field, tf, ratio(gpuField, tf)]);
-    trainRows.push([net.name, `${B}×${tl.Lx}×${tl.Ly}`, gpuTrain, gflop(gpuTrain, 12), twin.train, tt, ratio(gpuTrain, tt)]);
+    fieldRows.push([net.name, torchSize(`${fl.Lx}×${fl.Ly}`, `${tfl.Lx}×${tfl.Ly}`), gpuField, gflop(gpuField, 3), twin.field, fullField, mf, ratio(gpuField, fullField)]);
+    trainRows.push([net.name, torchSize(`${B}×${tl.Lx}×${tl.Ly}`, `${tB}×${tl.Lx}×${tl.Ly}`), gpuTrain, gflop(gpuTrain, 12), twin.train, fullTrain, mt, ratio(gpuTrain, fullTrain)]);
   }
 
   // (c) ML-driven LL: the demo's net on large lattices (clipped lead features: size independent),
@@ -227,18 +321,19 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
     ml.destroy();
   }
 
-  const sideNote = `PyTorch ${torchVer} CPU, 2 threads, MLP only on random inputs (no descriptor/assembly); f64 twin: plain TypeScript, 1 thread, sum of measured stage costs per site.`;
+  const torchCommon = `PyTorch ${torchVer} CPU, 2 threads, best of 3 after a warm-up.`;
+  const twinNote = 'f64 twin: plain TypeScript, 1 thread, sum of measured stage costs per site.';
   return [
     {
       title: 'ML field evaluation h = -(∂E/∂S)⊥ - S×∂Φ/∂S (site evaluations/s)',
-      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site); MLP GEMM variant: ${resolveGemm(ctx)}. ${sideNote}`,
-      columns: ['net', 'lattice', 'GPU sites/s', 'GPU MLP GFLOP/s', 'f64 twin sites/s', 'torch CPU rows/s', 'GPU/torch'],
+      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site); MLP GEMM variant: ${resolveGemm(ctx)}. ${torchCommon} torch full field: scripts/baselines/field_torch.py, float32 inference from the spins of one configuration on the lattice shown: neighbour gather through the descriptor layout, features, normalisation, MLP, autograd gradient of E = Σε and Φ = Σφ w.r.t. the spins (no create_graph), h = -(∂E/∂S)⊥ - S×∂Φ/∂S; GPU/torch compares with this number. torch MLP only: scripts/baselines/mlp_torch.py, MLP forward + input gradient of (ε, φ) with create_graph on ${authorsRows(quick)} (authors') / 16384 (small) random rows of the same D, no descriptor or assembly. ${twinNote}`,
+      columns: ['net', 'lattice', 'GPU sites/s', 'GPU MLP GFLOP/s', 'f64 twin sites/s', 'torch CPU field sites/s (full field)', 'torch CPU MLP-only rows/s', 'GPU/torch'],
       rows: fieldRows,
     },
     {
       title: 'ML training step (site-samples/s)',
-      note: `GPU: Trainer.step (one submit: descriptor, input gradient, assembly, loss, transpose, double backward, Adam) on B snapshots; GFLOP/s counts 12 layer-GEMM units per site-sample. ${sideNote}`,
-      columns: ['net', 'batch', 'GPU site-samples/s', 'GPU MLP GFLOP/s', 'f64 twin', 'torch CPU', 'GPU/torch'],
+      note: `GPU: Trainer.step (one submit: descriptor, input gradient, assembly, loss, transpose, double backward, Adam) on B snapshots; GFLOP/s counts 12 layer-GEMM units per site-sample. ${torchCommon} torch full step: field_torch.py training step on the batch shown: the same h from the spins with create_graph, loss = mean over sites of |h - t|² against random targets, backward to the weights (double backprop), Adam; GPU/torch compares with this number. torch MLP only: mlp_torch.py on the random rows above: input gradient with create_graph, MSE of it against random targets, double backprop, Adam. ${twinNote}`,
+      columns: ['net', 'batch', 'GPU site-samples/s', 'GPU MLP GFLOP/s', 'f64 twin', 'torch CPU full step', 'torch CPU MLP-only', 'GPU/torch'],
       rows: trainRows,
     },
     gemmTable,
