@@ -69,6 +69,13 @@ describe('neqspin demo --scenario stt', () => {
       for (const t of p.torque.single) expect(Math.abs(t)).toBeLessThan(1e-9);
       expect(p.torque.steps.length).toBe(Math.ceil(c.compare.steps / c.dataset.every));
     }
+    // the torque model on the long strip: the wall is tracked at every sample (the quick model is
+    // untrained noise, so only the bookkeeping is checked here; docs/demo-stt.md has the default)
+    expect(m.long.spins).toBe(c.long.factor * c.lattice.Lx * c.lattice.Ly);
+    expect(m.long.V).toBe(c.biases.at(-1));
+    expect(m.long.fitSamples).toBe(c.long.steps / c.long.sampleEvery + 1);
+    expect(Number.isFinite(m.long.displacement) && Number.isFinite(m.long.v)).toBe(true);
+    expect(m.long.spinStepsPerSecond).toBeGreaterThan(0);
     const biased = m.perBias.find((p) => p.V !== 0)!, zero = m.perBias.find((p) => p.V === 0)!;
     // the current-driven wall moves against the electron flow (SPEC's LL convention), towards x = 0
     expect(biased.current).toBeGreaterThan(0);
@@ -76,7 +83,7 @@ describe('neqspin demo --scenario stt', () => {
     expect(Math.abs(zero.loopWork.negf)).toBeLessThan(1e-6);
     const md = readFileSync(join(first, 'report.md'), 'utf8');
     const figs = [...md.matchAll(/\]\((figures\/[^)]+\.svg)\)/g)].map((x) => x[1]);
-    expect(figs.length).toBe(7 + 3 * c.biases.length); // 7 summary figures, one parity plot per model and V
+    expect(figs.length).toBe(8 + 3 * c.biases.length); // 8 summary figures, one parity plot per model and V
     for (const f of figs) expect(readFileSync(join(first, f), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
 

@@ -68,7 +68,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { UserError } from '../io/errors.js';
 import { getGpu, type GpuOptions } from '../gpu/context.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../model/train.js';
-import type { DescriptorConfig } from '../model/descriptor.js';
+import { DESCRIPTOR_PRESETS, type DescriptorConfig } from '../model/descriptor.js';
 import { loadModel } from '../model/modelFile.js';
 import { mlFieldF64, mlFieldTwin } from '../model/field.js';
 import { runTraining } from '../cli/train.js';
@@ -77,6 +77,13 @@ import { mlRun, readTrace, stageRunner, textureSteps, type DemoCheckpoint, type 
 
 /** Rotation-invariant descriptor of radius 2 with the raw column index (see the module doc). */
 export const STT_DESCRIPTOR: DescriptorConfig = { rc: 2, rp: 1.5, lead: { kind: 'column' } };
+
+/**
+ * Descriptor of the bond-torque model: translation invariant (the default preset: rc 2, lead
+ * distance clipped at 4 columns). The head represents the torque locally, so it needs no column
+ * index, and the model applies to strips of any length (stage 3's long strip).
+ */
+export const STT_TORQUE_DESCRIPTOR: DescriptorConfig = DESCRIPTOR_PRESETS.default;
 
 /** two potentials (SPEC §4), E only (ablation), two potentials + bond-torque head (src/model/torque.ts) */
 export type ModelKind = 'two' | 'single' | 'torque';
@@ -104,8 +111,10 @@ export interface SttConfig {
   dataset: { steps: number; every: number };
   /** held-out comparison: steps, wall-position sample interval, S_z maps per run */
   compare: { steps: number; sampleEvery: number; snapshots: number };
-  /** both models: STT_DESCRIPTOR, SiLU, these widths and optimiser settings */
+  /** all models: STT_DESCRIPTOR (torque: STT_TORQUE_DESCRIPTOR), SiLU, these widths and optimiser settings */
   train: { hidden: number[]; epochs: number; batch: number; lr: number };
+  /** beyond NEGF's reach: ML-LL of the largest bias's torque model on a strip `factor` times longer */
+  long: { factor: number; steps: number; sampleEvery: number };
   /** points of the wall-rotation loop (periodic trapezoid rule) */
   loopPoints: number;
   seed: number;
@@ -135,6 +144,7 @@ export function sttConfig(name: 'default' | 'quick', seed: number): SttConfig {
       dataset: { steps: 18, every: 3 },
       compare: { steps: 18, sampleEvery: 3, snapshots: 3 },
       train: { hidden: [8], epochs: 4, batch: 4, lr: 3e-3 },
+      long: { factor: 4, steps: 6, sampleEvery: 3 },
       loopPoints: 4,
     };
   }
@@ -147,6 +157,7 @@ export function sttConfig(name: 'default' | 'quick', seed: number): SttConfig {
     dataset: { steps: 160, every: 4 },
     compare: { steps: 160, sampleEvery: 4, snapshots: 5 },
     train: { hidden: [32, 32], epochs: 60, batch: 1, lr: 3e-3 },
+    long: { factor: 100, steps: 200, sampleEvery: 10 },
     loopPoints: 8,
   };
 }
@@ -327,10 +338,45 @@ async function mlTrajectory(c: SttConfig, modelDir: string, m: number, gpu: GpuO
   return { steps: r.steps, x: r.x, maps: r.maps.map(({ step, map }) => ({ step, values: map })), secondsPerStep: r.secondsPerStep };
 }
 
+/** ML-LL on the long strip (stage 3). */
+export interface LongRun {
+  V: number;
+  lattice: { Lx: number; Ly: number; periodicY: boolean };
+  spins: number;
+  /** the wall starts at the strip's centre */
+  x0: number;
+  steps: number[];
+  x: number[];
+  /** wall-clock seconds per LL step (field + step, GPU) */
+  secondsPerStep: number;
+}
+
+/**
+ * ML-LL of the torque model of bias index m on a strip c.long.factor times longer than the NEGF
+ * lattice (same Ly, same leads at its ends), from a tilted wall at its centre; noise seed of the
+ * held-out trajectory. No NEGF comparison exists at this size: the report compares the velocity
+ * with the NEGF-LL one of the short strip at the same V (ballistic half-metal: same current).
+ */
+async function longRun(c: SttConfig, modelDir: string, m: number, gpu: GpuOptions | undefined): Promise<LongRun> {
+  const lattice = { ...c.lattice, Lx: c.long.factor * c.lattice.Lx };
+  const lat = new Lattice(lattice);
+  const x0 = (lattice.Lx - 1) / 2;
+  let s0 = domainWall(lat, c.wall.type, { x0, width: c.wall.width });
+  if (c.wall.tilt > 0) s0 = tilted(s0, c.wall.tilt, seedOf(c, m, K(c)));
+  const { steps, sampleEvery } = c.long;
+  const r = await mlRun(await getGpu(gpu), lat, modelDir, llParams(c, seedOf(c, m, K(c))), s0, { compare: { steps, sampleEvery, snapshots: 2 } }, {
+    position: (smp) => fmWallPosition(smp),
+    initialPosition: (s) => fmWallPosition(columnAverages(lat, s)),
+    map: () => null,
+  });
+  return { V: c.biases[m], lattice, spins: lat.N, x0, steps: r.steps, x: r.x, secondsPerStep: r.secondsPerStep };
+}
+
 /** Training configuration of model `kind` (identical but for Φ and the bond-torque head). */
 export function sttTrainConfig(c: SttConfig, kind: ModelKind): TrainConfig {
   const { hidden, epochs, batch, lr } = c.train;
-  return { ...DEFAULT_TRAIN_CONFIG, descriptor: STT_DESCRIPTOR, hidden, epochs, batch, lr, useP: kind !== 'single', torque: kind === 'torque', seed: c.seed, checkpointEvery: 5, normFloor: 1 };
+  const descriptor = kind === 'torque' ? STT_TORQUE_DESCRIPTOR : STT_DESCRIPTOR;
+  return { ...DEFAULT_TRAIN_CONFIG, descriptor, hidden, epochs, batch, lr, useP: kind !== 'single', torque: kind === 'torque', seed: c.seed, checkpointEvery: 5, normFloor: 1 };
 }
 
 /** {kind: f(kind)} over MODEL_KINDS */
@@ -344,6 +390,7 @@ const file = {
   negf: (m: number) => `negf-v${m}.json`,
   loop: (m: number) => `loop-v${m}.json`,
   ml: (m: number, kind: ModelKind) => `ml-v${m}-${kind}.json`,
+  long: 'long.json',
 };
 
 function readJson<T>(path: string): T {
@@ -357,6 +404,11 @@ function checkConfig(c: SttConfig): void {
   if (c.wall.train.length < 1) throw new UserError('stt.wall.train must list at least one training wall');
   for (const x0 of [...c.wall.train, c.wall.heldOut]) if (!(x0 > 0 && x0 < Lx - 1)) throw new UserError(`stt.wall: centre ${x0} must lie inside (0, ${Lx - 1})`);
   if (c.biases.length < 1 || c.biases.some((v) => !Number.isFinite(v))) throw new UserError('stt.biases must be a non-empty list of finite numbers');
+  const { factor, steps, sampleEvery } = c.long;
+  if (!(Number.isInteger(factor) && factor >= 1)) throw new UserError(`stt.long.factor must be a positive integer, got ${factor}`);
+  if (!(Number.isInteger(sampleEvery) && sampleEvery >= 1 && Number.isInteger(steps) && steps % sampleEvery === 0)) {
+    throw new UserError(`stt.long.steps (${steps}) must be a multiple of long.sampleEvery (${sampleEvery})`);
+  }
 }
 
 /**
@@ -440,6 +492,11 @@ export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {
         writeFileAtomic(job.path(file.ml(m, kind)), JSON.stringify(await mlTrajectory(c, job.path(file.model(m, kind)), m, o.gpu)));
       }
     }
+    if (!existsSync(job.path(file.long))) {
+      const m = c.biases.length - 1;
+      log(`demo stt: V = ${c.biases[m]}: ML-LL (torque) on a ${c.long.factor * c.lattice.Lx}×${c.lattice.Ly} strip`);
+      writeFileAtomic(job.path(file.long), JSON.stringify(await longRun(c, job.path(file.model(m, 'torque')), m, o.gpu)));
+    }
   })) return undefined;
 
   const runs: SttRun[] = [];
@@ -458,7 +515,8 @@ export async function runSttDemo(out: string, c: SttConfig, o: SttRunOptions = {
       loop: { negf: negfLoop.work, ...held.work, spinCurrent: negfLoop.spinCurrent, current: negfLoop.current },
     });
   }
-  const metrics = writeSttReport(job.dir, c, runs, { seconds: (performance.now() - started) / 1000, resumed: !!job.resumed });
+  const long = readTrace<LongRun>(job.path(file.long));
+  const metrics = writeSttReport(job.dir, c, runs, long, { seconds: (performance.now() - started) / 1000, resumed: !!job.resumed });
   job.commit();
   return metrics;
 }

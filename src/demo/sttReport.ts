@@ -14,6 +14,9 @@
  *     and every ML-LL run; ML/NEGF ratios (V ≠ 0); the spin-transfer estimate v_J = -<τ_z>/(2 L_y);
  *     the mobility dv/dV (least squares through the origin over all V);
  *   - wall-position error |x_ML - x_NEGF| at every sample (max, RMS) for every model;
+ *   - long strip (stage 3): wall velocity of the torque model's ML-LL on a strip long.factor times
+ *     longer (least squares over all samples), against the NEGF-LL velocity of the short strip at
+ *     the same V, and the ML-LL throughput there;
  *   - timing (the only part that is not a deterministic function of the configuration and seed).
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -21,7 +24,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { EDGE, wallVelocity } from './report.js';
 import { PALETTE, latticeMapsSvg, linePlotSvg, type Series } from './svg.js';
-import { MODEL_KINDS as KINDS, MODEL_LABEL as LABEL, perModel, type ModelKind, type SttConfig, type WallTrace } from './stt.js';
+import { MODEL_KINDS as KINDS, MODEL_LABEL as LABEL, perModel, type LongRun, type ModelKind, type SttConfig, type WallTrace } from './stt.js';
 
 type PerModel<T> = Record<ModelKind, T>;
 
@@ -58,6 +61,8 @@ export interface SttMetrics {
   }[];
   /** maxRatioDeviation: largest |v_ML/v_NEGF − 1| over V ≠ 0 per model (maxRatioDeviationTwo: the two-potential one) */
   summary: { margin: number; mobility: { negf: number } & PerModel<number>; meanFperpRmse: PerModel<number>; maxRatioDeviation: PerModel<number>; maxRatioDeviationTwo: number };
+  /** the torque model on the long strip (v: its velocity; vNegf: NEGF-LL on the short strip, same V) */
+  long: { V: number; lattice: LongRun['lattice']; spins: number; factor: number; steps: number; v: number; fitSamples: number; vNegf: number; ratio: number; displacement: number; spinStepsPerSecond: number };
   timing: { negfSecondsPerStep: number; mlSecondsPerStep: number; speedup: number; demoSeconds: number; resumed: boolean };
 }
 
@@ -71,7 +76,7 @@ function mobility(V: number[], v: number[]): number {
   return VV > 0 ? vv / VV : NaN;
 }
 
-function metricsOf(c: SttConfig, runs: SttRun[], timing: { seconds: number; resumed: boolean }): SttMetrics {
+function metricsOf(c: SttConfig, runs: SttRun[], long: LongRun, timing: { seconds: number; resumed: boolean }): SttMetrics {
   const { Lx, Ly } = c.lattice, dt = c.dynamics.dt;
   const margin = Math.max(EDGE, Math.ceil(2 * c.wall.width));
   const fit = (tr: WallTrace) => wallVelocity({ steps: tr.steps, x: tr.x.map((x) => (x >= margin && x <= Lx - 1 - margin ? x : NaN)) }, Lx, dt);
@@ -118,15 +123,30 @@ function metricsOf(c: SttConfig, runs: SttRun[], timing: { seconds: number; resu
       maxRatioDeviation: perModel((kind) => (biased.length ? Math.max(...biased.map((p) => Math.abs(p.velocity.ratio[kind] - 1))) : NaN)),
       maxRatioDeviationTwo: biased.length ? Math.max(...biased.map((p) => Math.abs(p.velocity.ratio.two - 1))) : NaN,
     },
+    long: longMetrics(c, perBias, long),
     timing: { negfSecondsPerStep: negfStep, mlSecondsPerStep: mlStep, speedup: negfStep / mlStep, demoSeconds: timing.seconds, resumed: timing.resumed },
+  };
+}
+
+function longMetrics(c: SttConfig, perBias: SttMetrics['perBias'], long: LongRun): SttMetrics['long'] {
+  const { Lx } = long.lattice;
+  const fit = wallVelocity({ steps: long.steps, x: long.x }, Lx, c.dynamics.dt);
+  const short = perBias.find((p) => p.V === long.V);
+  const vNegf = short ? short.velocity.negf : NaN;
+  const finite = long.x.filter((x) => Number.isFinite(x));
+  const last = finite.length ? finite[finite.length - 1] : NaN;
+  return {
+    V: long.V, lattice: long.lattice, spins: long.spins, factor: c.long.factor, steps: c.long.steps,
+    v: fit.v, fitSamples: fit.samples, vNegf, ratio: fit.v / vNegf, displacement: last - long.x[0],
+    spinStepsPerSecond: long.spins / long.secondsPerStep,
   };
 }
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toPrecision(d) : 'n/a');
 
 /** Write metrics.json, figures/*.svg and report.md into `dir`; returns the metrics. */
-export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing: { seconds: number; resumed: boolean }): SttMetrics {
-  const m = metricsOf(c, runs, timing);
+export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], long: LongRun, timing: { seconds: number; resumed: boolean }): SttMetrics {
+  const m = metricsOf(c, runs, long, timing);
   const figs = join(dir, 'figures');
   mkdirSync(figs, { recursive: true });
   const dt = c.dynamics.dt, { Lx, Ly } = c.lattice;
@@ -178,6 +198,18 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
         { name: `torque V=${r.V}`, x: t(r.torque.steps), y: r.torque.torque, colour: colour(k), dashed: true, markers: true },
       ]),
       { title: 'Net torque τ_z = z·Σ S×F on the held-out trajectory', xlabel: 'time (ħ/t)', ylabel: 'τ_z (t)', height: 420 },
+    ),
+  );
+  const shortRun = runs.find((r) => r.V === long.V);
+  const shift = (x: number[]) => x.map((v) => v - x[0]);
+  svg(
+    'long-strip.svg',
+    linePlotSvg(
+      [
+        { name: `ML-LL two + torque, ${long.lattice.Lx}×${long.lattice.Ly}`, x: t(long.steps), y: shift(long.x), colour: PALETTE[4], markers: true },
+        ...(shortRun ? [{ name: `NEGF-LL ${Lx}×${Ly}`, x: t(shortRun.negf.steps), y: shift(shortRun.negf.x), colour: PALETTE[0] }] : []),
+      ],
+      { title: `Wall displacement at V = ${long.V}: ${c.long.factor}× longer strip (ML) vs the NEGF strip`, xlabel: 'time (ħ/t)', ylabel: 'x_DW(t) − x_DW(0) (columns)' },
     ),
   );
   const last = runs.length - 1;
@@ -235,6 +267,16 @@ export function writeSttReport(dir: string, c: SttConfig, runs: SttRun[], timing
       `against the electron flow (SPEC's LL convention, see docs/demo-stt.md). Mobility dv/dV: NEGF ${fmt(m.summary.mobility.negf)}, two-potential ` +
       `${fmt(m.summary.mobility.two)}, single-potential ${fmt(m.summary.mobility.single)}, two + bond torque ${fmt(m.summary.mobility.torque)} (columns per ħ/t per t). ` +
       `Largest |v_ML/v_NEGF − 1| over V ≠ 0: two-potential ${fmt(m.summary.maxRatioDeviation.two)}, two + bond torque ${fmt(m.summary.maxRatioDeviation.torque)}.`,
+    '',
+    `## Beyond NEGF's reach: a ${c.long.factor}× longer strip`,
+    '',
+    `The two + bond-torque model of V = ${m.long.V} (trained on ${Lx}×${Ly}; translation-invariant descriptor) drives ML-LL on a ` +
+      `${m.long.lattice.Lx}×${m.long.lattice.Ly} strip (${m.long.spins} spins, ${c.long.factor}× the NEGF lattice) from a wall at its centre for ${c.long.steps} steps: ` +
+      `v = ${fmt(m.long.v)} columns per ħ/t (${m.long.fitSamples} samples; displacement ${fmt(m.long.displacement)} columns) against v_NEGF = ${fmt(m.long.vNegf)} ` +
+      `on the ${Lx}×${Ly} strip at the same V: ratio ${fmt(m.long.ratio)}. In the ballistic half-metal the current, and so the torque per unit wall, ` +
+      `does not depend on the strip length. ML-LL throughput there: ${fmt(m.long.spinStepsPerSecond)} spin-steps/s.`,
+    '',
+    '![long strip](figures/long-strip.svg)',
     '',
     '## Cost',
     '',
