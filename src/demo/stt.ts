@@ -48,6 +48,7 @@
  *             descriptor, network and seed, into `model-v{m}-{two,single,torque}/`. One model set
  *             per V: the descriptor has no bias input, a model is bound to its reservoirs;
  *   3 ml      per V and model: ML-LL on the GPU from the held-out initial state, same noise seed;
+ *             then the largest V's torque model on a strip long.factor times longer (long.json);
  *   4 report  held-out torques and loop works of the models (float64 twins), metrics.json,
  *             report.md, figures (./sttReport.ts).
  * Seeds: trajectory k at bias index m uses seed + m·(K+1) + k (K training trajectories, k = K the
