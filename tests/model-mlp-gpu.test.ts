@@ -45,7 +45,7 @@ async function compareAll(arch: MlpArch, R: number, tiled: boolean) {
   const theta = thetaFor(arch, 21);
   const rnd = rand(5);
   const x = f32(R * D, rnd), U = f32(2 * R * D, rnd), yBar = f32(2 * R, rnd);
-  const mlp = await MlpGpu.create(ctx, arch, { maxRows: R + 7, theta, tiled });
+  const mlp = await MlpGpu.create(ctx, arch, { maxRows: R + 7, theta, gemm: tiled ? 'tiled' : 'direct' });
   const twin = new MlpTwin(arch, theta);
   const xb = storageBuffer(ctx, x), ub = storageBuffer(ctx, U), yb = storageBuffer(ctx, yBar);
   const UE = U.subarray(0, R * D), UP = U.subarray(R * D);

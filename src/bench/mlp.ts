@@ -225,7 +225,7 @@ async function gemmBench(ctx: GpuContext, roof: Roofline, quick: boolean, log: (
   x.destroy();
   return {
     title: 'MLP GEMM kernels (raw throughput, one 1024→1024 layer)',
-    note: `MlpGpu forward (1 GEMM + bias + ReLU epilogue) and input gradient (forward + 2-stack backward: 3 GEMM units) of arch 1024-1024-2, best of ${sw ? 1 : 5} single-submit runs; % of the FMA roof measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Variants: wide = 256-invocation 128×128 register-blocked tiles, tiled = 64-invocation 4×4 tiles, direct = no workgroup memory (the default everywhere, src/model/mlp.ts).`,
+    note: `MlpGpu forward (1 GEMM + bias + ReLU epilogue) and input gradient (forward + 2-stack backward: 3 GEMM units) of arch 1024-1024-2, best of ${sw ? 1 : 5} single-submit runs; % of the FMA roof measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Variants: wide = 256-invocation 128×128 register-blocked tiles, tiled = 64-invocation 4×4 tiles, direct = no workgroup memory (defaults, src/model/mlp.ts: direct on hardware GPUs, wide on software adapters).`,
     columns: ['variant', 'M×N×K', 'forward ms', 'forward GFLOP/s', '% FMA roof', 'input-grad GFLOP/s'],
     rows,
   };
@@ -326,7 +326,7 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
   return [
     {
       title: 'ML field evaluation h = -(∂E/∂S)⊥ - S×∂Φ/∂S (site evaluations/s)',
-      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site); MLP GEMM variant: ${resolveGemm(ctx)}. ${torchCommon} torch full field: scripts/baselines/field_torch.py, float32 inference from the spins of one configuration on the lattice shown: neighbour gather through the descriptor layout, features, normalisation, MLP, autograd gradient of E = Σε and Φ = Σφ w.r.t. the spins (no create_graph), h = -(∂E/∂S)⊥ - S×∂Φ/∂S; GPU/torch compares with this number. torch MLP only: scripts/baselines/mlp_torch.py, MLP forward + input gradient of (ε, φ) with create_graph on ${authorsRows(quick)} (authors') / 16384 (small) random rows of the same D, no descriptor or assembly. ${twinNote}`,
+      note: `GPU: MlField (descriptor + MLP input gradient + force assembly, row-chunked, no Jacobian stored), wall time of several evaluations per submit on the lattice shown. GFLOP/s counts the MLP only (3 layer-GEMM units per site); MLP GEMM variant: ${resolveGemm(ctx)}; the small net's input gradient runs in the fused per-row kernel (shaders/model/mlp_fused.wgsl, NEQSPIN_MLP_FUSED=0 disables it). ${torchCommon} torch full field: scripts/baselines/field_torch.py, float32 inference from the spins of one configuration on the lattice shown: neighbour gather through the descriptor layout, features, normalisation, MLP, autograd gradient of E = Σε and Φ = Σφ w.r.t. the spins (no create_graph), h = -(∂E/∂S)⊥ - S×∂Φ/∂S; GPU/torch compares with this number. torch MLP only: scripts/baselines/mlp_torch.py, MLP forward + input gradient of (ε, φ) with create_graph on ${authorsRows(quick)} (authors') / 16384 (small) random rows of the same D, no descriptor or assembly. ${twinNote}`,
       columns: ['net', 'lattice', 'GPU sites/s', 'GPU MLP GFLOP/s', 'f64 twin sites/s', 'torch CPU field sites/s (full field)', 'torch CPU MLP-only rows/s', 'GPU/torch'],
       rows: fieldRows,
     },

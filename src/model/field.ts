@@ -72,7 +72,8 @@ export interface MlFieldOptions {
   /** accept a `column` lead feature on a lattice other than the training lattice */
   allowColumnExtrapolation?: boolean;
   /** MLP GEMM variant (default: resolveGemm in ./mlp.ts, i.e. NEQSPIN_MLP_GEMM or 'direct') */
-  gemm?: GemmVariant;
+  gemm?: GemmVariant;  /** fused per-row input-gradient kernel for small nets (default: resolveFused in ./mlp.ts) */
+  fused?: boolean;
 }
 
 function flatTheta(m: MlFieldModel): ArrayLike<number> {
@@ -287,7 +288,7 @@ export class MlField {
       R = Math.min(aligned, Math.ceil(Math.ceil(layout.N / n) / align) * align);
     }
     const [mlp, features, accumulate, finish] = await Promise.all([
-      MlpGpu.create(ctx, model.arch, { maxRows: R, theta: flatTheta(model), gemm: opts.gemm }),
+      MlpGpu.create(ctx, model.arch, { maxRows: R, theta: flatTheta(model), gemm: opts.gemm, fused: opts.fused }),
       Kernel.get(ctx, 'model/field.wgsl', 'features'),
       Kernel.get(ctx, 'model/field.wgsl', 'accumulate'),
       Kernel.get(ctx, 'model/field.wgsl', 'finish'),

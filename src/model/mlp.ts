@@ -17,20 +17,35 @@
  * 2 tangents), mlp_bwd (layer GEMM + activation derivatives, adjoint stacks; `seed` for the output
  * layer), mlp_wgrad (split-K weight-gradient GEMM + deterministic reduction; no atomics), adam.
  * GEMM variants (`gemm`, chosen per model; every GEMM of a variant sums in the same k order):
- *   'wide'   (opt-in; measured SLOWER than 'direct' on an H100, see below): matmul_wide.wgsl — 256 invocations, 128×128 / 64×128 /
- *            64×64 output tiles, 8×8 / 4×8 / 4×4 register blocks per stack, double-buffered
- *            workgroup-memory slabs; used for every GEMM whose output is wider than 32 in both
- *            dimensions, the 64-invocation tiled core for the narrow ones (output layer, small nets).
- *            Needs 21 KiB of workgroup storage and 256 invocations per workgroup, else 'tiled'.
+ *   'wide'   (the default on software adapters; measured SLOWER than 'direct' on an H100, see
+ *            below): matmul_wide.wgsl — 256 invocations, 128×128 / 64×128 / 64×64 output tiles,
+ *            8×8 / 4×8 / 4×4 register blocks per stack, double-buffered workgroup-memory slabs;
+ *            used for every GEMM whose output is wider than 32 in both dimensions, the direct
+ *            64-invocation core for the narrow ones (output layer, small nets: identical results
+ *            to 'direct' there). Needs 21 KiB of workgroup storage and 256 invocations per
+ *            workgroup, else 'direct'.
  *   'tiled'  matmul_core.wgsl with workgroup-memory slabs, 64 invocations, 4×4 blocks (the
  *            previous GPU path; kept for comparison and small adapters).
- *   'direct' (the default everywhere): matmul_core.wgsl streaming operands
- *            from storage without barriers, faster on CPUs.
- * Forcing: option `gemm` (or the shorthand `tiled`: true → 'tiled', false → 'direct'), else the
- * environment variable NEQSPIN_MLP_GEMM=direct|tiled|wide, else 'direct'. Measured on an NVIDIA H100
- * (Vulkan, 65536×1024×1024 forward, BENCHMARKS.md): direct 3.1, tiled 2.3, wide 1.9 TFLOP/s (input
- * gradient 4.8 / 2.9 / 1.9), so the register-blocked 'wide' tiles lose on that driver (likely
- * accumulator spills: not profiled yet) and 'direct' is the default on hardware GPUs too.
+ *   'direct' (the default on hardware GPUs): matmul_core.wgsl streaming operands from storage
+ *            without barriers.
+ * Forcing: option `gemm`, else the environment variable NEQSPIN_MLP_GEMM=direct|tiled|wide, else
+ * 'wide' on a software adapter that has its resources and 'direct' otherwise. Measured on an
+ * NVIDIA H100 (Vulkan, 65536×1024×1024 forward, BENCHMARKS.md): direct 3.1, tiled 2.3, wide
+ * 1.9 TFLOP/s (input gradient 4.8 / 2.9 / 1.9), so the register-blocked 'wide' tiles lose on that
+ * driver (likely accumulator spills: not profiled yet) and 'direct' is the default on hardware GPUs.
+ * On lavapipe (2 cores) wide wins: 1024³ forward 6.6 vs 2.6 GFLOP/s (BENCHMARKS.md), authors' net
+ * field on 32×24 811 vs 637 sites/s, training step 213 vs 137 site-samples/s (best of 3,
+ * alternated runs, scratch/fused/gemm-*.ts).
+ *
+ * Fused input gradient (`fused`, small networks): shaders/model/mlp_fused.wgsl computes the whole
+ * forward and both input-gradient backward passes of a row in ONE invocation (hidden vectors in
+ * private arrays, weights broadcast-loaded from θ, no workgroup memory or barriers), one dispatch
+ * instead of 2·(#layers)+1 GEMMs; y and G land in the same buffers and layouts, but the z/h stacks
+ * are not written. Eligible: 1..FUSED_MAX_LAYERS hidden layers, each ≤ FUSED_MAX_WIDTH wide and
+ * ≤ FUSED_MAX_UNITS units in all (private-array sizes of the kernel; D and P are unrestricted).
+ * Only encodeInputGrad uses it; forward, energy and double backward stay layered. Choice: option
+ * `fused` (true forces it and throws for an ineligible arch, false forces the layered path), else
+ * NEQSPIN_MLP_FUSED=1|0 (same meanings), else fused when eligible (FUSED_DEFAULT: measured faster).
  *
  * Costs per call in layer-GEMM units (R·Σ n_{l-1} n_l multiply-adds): forward 1, inputGrad 3,
  * energyBackward 3, doubleBackward 9 (fused primal+tangent forward 3, adjoint backward 3,
@@ -51,6 +66,7 @@ import { storageBuffer, submit, readF32, writeBuffer } from '../gpu/buffers.js';
 import { type MlpArch, type LayerLayout, type InitScheme, ACTIVATIONS, outputCount, layerLayouts, paramCount, initParams, flatten, unflatten } from './weights.js';
 import { resolveAdam, type AdamHyper } from './adam.js';
 import { UserError } from '../io/errors.js';
+import { grid } from './descriptor-gpu.js';
 
 /** Adam optimiser state of an MlpGpu. */
 export interface AdamState {
@@ -72,8 +88,8 @@ export interface MlpGpuOptions {
   theta?: ArrayLike<number>;
   /** GEMM variant (see the module doc); default: NEQSPIN_MLP_GEMM, else 'direct' */
   gemm?: GemmVariant;
-  /** shorthand kept for callers of the two-path API: true → 'tiled', false → 'direct' (`gemm` wins) */
-  tiled?: boolean;
+  /** fused per-row input gradient (see the module doc); default: NEQSPIN_MLP_FUSED, else when eligible */
+  fused?: boolean;
 }
 
 export const GEMM_VARIANTS = ['direct', 'tiled', 'wide'] as const;
@@ -109,23 +125,58 @@ function gemmGeometry(variant: GemmVariant, M: number, N: number, S: number): Ge
     return { entry: 'main_wide', consts: { WTN: wtn }, wg: WIDE_WG, bm: 16 * (S === 1 ? 8 : 4), bn: 16 * wtn };
   }
   const tx = N <= 16 ? 4 : N <= 32 ? 8 : 16;
-  return { entry: 'main', consts: { TX: tx, TILED: variant === 'direct' ? 0 : 1 }, wg: CORE_WG, bm: (CORE_WG / tx) * CORE_TM, bn: tx * CORE_TN };
+  // 'wide' keeps its narrow GEMMs on the direct core (the faster one on both adapters measured)
+  return { entry: 'main', consts: { TX: tx, TILED: variant === 'tiled' ? 1 : 0 }, wg: CORE_WG, bm: (CORE_WG / tx) * CORE_TM, bn: tx * CORE_TN };
 }
 
 /**
  * The GEMM variant an MlpGpu on `ctx` uses for these options (see the module doc). A forced
  * 'wide' on an adapter without its workgroup resources throws.
  */
-export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm' | 'tiled'> = {}): GemmVariant {
+export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm'> = {}): GemmVariant {
   const env = typeof process === 'undefined' ? undefined : process.env.NEQSPIN_MLP_GEMM || undefined;
-  const asked = opts.gemm ?? (opts.tiled === undefined ? env : opts.tiled ? 'tiled' : 'direct');
-  const name = opts.gemm !== undefined ? 'gemm' : opts.tiled === undefined ? 'NEQSPIN_MLP_GEMM' : 'tiled';
+  const asked = opts.gemm ?? env;
+  const name = opts.gemm !== undefined ? 'gemm' : 'NEQSPIN_MLP_GEMM';
   if (asked !== undefined && !(GEMM_VARIANTS as readonly string[]).includes(asked)) throw new UserError(`${name} must be one of ${GEMM_VARIANTS.join(', ')}, got ${asked}`);
   const lim = ctx.device.limits;
   const wideOk = lim.maxComputeWorkgroupStorageSize >= WIDE_STORAGE && lim.maxComputeInvocationsPerWorkgroup >= WIDE_WG;
   if (asked === 'wide' && !wideOk) throw new UserError(`${name}: 'wide' needs ${WIDE_STORAGE} B of workgroup storage and ${WIDE_WG} invocations per workgroup, the device allows ${lim.maxComputeWorkgroupStorageSize} B, ${lim.maxComputeInvocationsPerWorkgroup}`);
   if (asked !== undefined) return asked as GemmVariant;
-  return 'direct';
+  return ctx.info.software && wideOk ? 'wide' : 'direct';
+}
+
+/** Largest net of the fused input-gradient kernel (its MAXH, MAXW, MAXU). */
+export const FUSED_MAX_LAYERS = 4;
+export const FUSED_MAX_WIDTH = 64;
+export const FUSED_MAX_UNITS = 128;
+/**
+ * Fused is the default for eligible nets: measured on lavapipe (2 shared cores, noisy), small net
+ * D = 54, hidden [32, 32], SiLU: input gradient of 16384 rows 46 ms fused vs 74 ms layered (best of
+ * 8), MlField on 128×128 1.63e5 vs 1.31e5 sites/s (scratch timing, alternated runs).
+ */
+const FUSED_DEFAULT = true;
+const FUSED_ROWS = 4; // rows per invocation of mlp_fused.wgsl (its ROWS)
+
+/** Can shaders/model/mlp_fused.wgsl evaluate this arch's input gradient? */
+export function fusedEligible(arch: MlpArch): boolean {
+  const H = arch.hidden;
+  return H.length >= 1 && H.length <= FUSED_MAX_LAYERS && H.every((w) => w <= FUSED_MAX_WIDTH) && H.reduce((a, b) => a + b, 0) <= FUSED_MAX_UNITS;
+}
+
+/**
+ * Whether an MlpGpu for `arch` uses the fused input gradient with these options (see the module
+ * doc). Forcing it (option or environment) for an ineligible arch throws.
+ */
+export function resolveFused(arch: MlpArch, opts: Pick<MlpGpuOptions, 'fused'> = {}): boolean {
+  const env = typeof process === 'undefined' ? undefined : process.env.NEQSPIN_MLP_FUSED || undefined;
+  if (opts.fused === undefined && env !== undefined && env !== '0' && env !== '1') throw new UserError(`NEQSPIN_MLP_FUSED must be 0 or 1, got ${env}`);
+  const asked = opts.fused ?? (env === undefined ? undefined : env === '1');
+  const ok = fusedEligible(arch);
+  if (asked === true && !ok) {
+    const name = opts.fused === undefined ? 'NEQSPIN_MLP_FUSED' : 'fused';
+    throw new UserError(`${name}: the fused input gradient needs 1..${FUSED_MAX_LAYERS} hidden layers of width ≤ ${FUSED_MAX_WIDTH}, ≤ ${FUSED_MAX_UNITS} units in all, got hidden [${arch.hidden.join(', ')}]`);
+  }
+  return asked ?? (FUSED_DEFAULT && ok);
 }
 
 interface View {
@@ -165,6 +216,8 @@ export class MlpGpu {
     readonly maxRows: number,
     /** the GEMM variant in use */
     readonly gemm: GemmVariant,
+    /** whether encodeInputGrad runs the fused per-row kernel */
+    readonly fused: boolean,
     private readonly k: Awaited<ReturnType<typeof compileKernels>>,
     theta: Float32Array,
   ) {
@@ -196,11 +249,12 @@ export class MlpGpu {
     if (opts.theta && opts.theta.length !== n) throw new Error(`theta has ${opts.theta.length} elements, arch needs ${n}`);
     const theta = Float32Array.from(opts.theta ?? initParams(arch, opts.seed ?? 0, opts.init));
     const gemm = resolveGemm(ctx, opts);
+    const fused = resolveFused(arch, opts);
     const maxBytes = ctx.device.limits.maxStorageBufferBindingSize;
     const widest = Math.max(arch.inputDim, ...layers.map((L) => L.nOut));
     if (3 * opts.maxRows * widest * 4 > maxBytes) throw new Error(`maxRows ${opts.maxRows} too large: a 3×maxRows×${widest} f32 stack exceeds maxStorageBufferBindingSize ${maxBytes}`);
-    const k = await compileKernels(ctx, arch, layers, gemm);
-    return new MlpGpu(ctx, arch, opts.maxRows, gemm, k, theta);
+    const k = await compileKernels(ctx, arch, layers, gemm, fused);
+    return new MlpGpu(ctx, arch, opts.maxRows, gemm, fused, k, theta);
   }
 
   // ---------------------------------------------------------------- public operations
@@ -212,8 +266,9 @@ export class MlpGpu {
     this.encFwd(pass, 'f', 1, [xv, xv, xv], R);
   }
 
-  /** y and G = [∂y_0/∂x; ∂y_1/∂x] (this.g). */
+  /** y and G = [∂y_0/∂x; ∂y_1/∂x] (this.g); the fused kernel when this.fused (z/h stacks untouched). */
   encodeInputGrad(pass: GPUComputePassEncoder, x: F32View, R: number): void {
+    if (this.k.fused) return this.encFused(pass, this.k.fused, x, R);
     this.encodeForward(pass, x, R);
     this.encSeed(pass, 'ig', 2, 0, R);
     let cur = 0;
@@ -361,6 +416,15 @@ export class MlpGpu {
     });
   }
 
+  /** y and G of all R rows in one dispatch of the fused kernel (FUSED_ROWS rows per invocation). */
+  private encFused(pass: GPUComputePassEncoder, k: Kernel, x: F32View, R: number): void {
+    this.checkRows(R);
+    const xv = this.view('x', x, R * this.arch.inputDim);
+    const gr = grid(this.ctx, Math.ceil(R / FUSED_ROWS));
+    const u = this.uniform('fused', k, 'p', { R, x_off: xv.offset, gridX: gr.gridX });
+    k.dispatch(pass, this.bindCached('fused', k, { p: u.buffer, theta: this.params, x: xv.buffer, y: this.y, g: this.g }), gr.nx, gr.ny);
+  }
+
   /** Output-layer adjoint seeds into adj[0]: stack 0 = yBar (P = 1), tangent stacks one-hot. */
   private encSeed(pass: GPUComputePassEncoder, tag: string, S: number, P: number, R: number, yBar?: View): void {
     const u = this.uniform(`${tag}.seed`, this.k.seed, 'sp', { R, S, P, NO: this.outputs, has_ybar: yBar ? 1 : 0, ybar_off: yBar?.offset ?? 0 });
@@ -468,7 +532,7 @@ function geometryOf(k: Kernel): GemmGeometry {
   return g;
 }
 
-async function compileKernels(ctx: GpuContext, arch: MlpArch, layers: LayerLayout[], variant: GemmVariant) {
+async function compileKernels(ctx: GpuContext, arch: MlpArch, layers: LayerLayout[], variant: GemmVariant, fusedInputGrad: boolean) {
   const ACT = ACTIVATIONS.indexOf(arch.activation);
   const ROWS = Infinity; // M of the batched layer GEMMs
   const gemm = async (file: string, M: number, N: number, consts: Record<string, number>) => {
@@ -491,12 +555,15 @@ async function compileKernels(ctx: GpuContext, arch: MlpArch, layers: LayerLayou
     gemm('mlp_bwd.wgsl', ROWS, layers[0].nIn, { S: 2, P: 0, ACT, RAW: 1 }),
     each(layers, (L) => gemm('mlp_wgrad.wgsl', L.nOut, L.nIn + 1, {})),
   ]);
-  const [seed, reduce, adam, sumsq, sumsqFinal] = await Promise.all([
+  const [H0, H1 = 1, H2 = 1, H3 = 1] = arch.hidden; // unused widths: any valid value
+  const fusedConsts = { D: arch.inputDim, P: outputCount(arch), NH: arch.hidden.length, H0, H1, H2, H3, ACT };
+  const [seed, reduce, adam, sumsq, sumsqFinal, fused] = await Promise.all([
     Kernel.get(ctx, 'model/mlp_bwd.wgsl', 'seed'),
     Kernel.get(ctx, 'model/mlp_wgrad.wgsl', 'reduce'),
     Kernel.get(ctx, 'model/adam.wgsl', 'adam'),
     Kernel.get(ctx, 'model/adam.wgsl', 'sumsq_partial'),
     Kernel.get(ctx, 'model/adam.wgsl', 'sumsq_final'),
+    fusedInputGrad ? Kernel.get(ctx, 'model/mlp_fused.wgsl', 'main', fusedConsts) : undefined,
   ]);
-  return { fwd1, fwd3, fwdLast, bwdIG, bwdE, bwdD, bwdRaw, wgrad, seed, reduce, adam, sumsq, sumsqFinal };
+  return { fwd1, fwd3, fwdLast, bwdIG, bwdE, bwdD, bwdRaw, wgrad, seed, reduce, adam, sumsq, sumsqFinal, fused };
 }
