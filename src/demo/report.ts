@@ -164,7 +164,10 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], large
     ...rows,
     '',
     `Velocities in columns per ħ/t (negative: the FM phase grows towards the left electrode), fitted where the wall is ≥ ${EDGE} columns from both electrodes. ` +
-      `F⊥ errors on the held-out trajectory (test split). Largest |v_ML/v_NEGF − 1|: ${fmt(m.summary.maxRatioDeviation)}.`,
+      `F⊥ errors on the held-out trajectory (test split). Largest |v_ML/v_NEGF − 1|: ${fmt(m.summary.maxRatioDeviation)}.` +
+      (m.perMu.some((p) => p.velocity.fitSamples.negf < 3 || p.velocity.fitSamples.ml < 3)
+        ? ` n/a: fewer than 3 samples with the wall that far from the electrodes (${m.perMu.map((p) => `μ = ${p.mu}: ${p.velocity.fitSamples.negf} NEGF, ${p.velocity.fitSamples.ml} ML`).join('; ')}); a longer run moves the front into the bulk.`
+        : ''),
     '',
     '## Cost',
     '',
