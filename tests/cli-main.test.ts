@@ -2,22 +2,12 @@ import { describe, it, expect, vi, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { main, EXIT_OK, EXIT_USER, EXIT_INTERNAL } from '../src/cli/main.js';
+import { EXIT_OK, EXIT_USER, EXIT_INTERNAL } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import { globalOptions } from '../src/cli/common.js';
 import { createProgress } from '../src/cli/progress.js';
 
-/** Run main(argv) capturing stdout/stderr. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 afterEach(() => {
   delete process.env.NEQSPIN_ADAPTER;

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 
 const root = mkdtempSync(join(tmpdir(), 'neqspin-negf-'));
@@ -16,18 +16,10 @@ function spins(N: number): number[][] {
 }
 const base = { lattice: { Lx: 6, Ly: 2, periodicY: true }, model: { t: 1, J: 1 }, leads: { kind: 'wide-band', gamma: 2 }, muL: 0.25, muR: -0.25, temperature: 0.05, spins: spins(12) };
 
+/** code and stderr of `neqspin ...args` (stdout is not compared) */
 async function run(args: string[]): Promise<{ code: number; err: string }> {
-  const errs: string[] = [];
-  const orig = process.stderr.write.bind(process.stderr);
-  const origOut = process.stdout.write.bind(process.stdout);
-  process.stderr.write = ((s: string) => (errs.push(String(s)), true)) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    return { code: await main(args), err: errs.join('') };
-  } finally {
-    process.stderr.write = orig;
-    process.stdout.write = origOut;
-  }
+  const { code, err } = await runCli(args);
+  return { code, err };
 }
 
 describe('neqspin negf (SPEC §6)', () => {

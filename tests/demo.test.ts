@@ -10,7 +10,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import { demoConfig } from '../src/demo/config.js';
 import { runDemo, textureSteps } from '../src/demo/run.js';
 import { wallVelocity, type DemoMetrics } from '../src/demo/report.js';
@@ -19,18 +19,7 @@ import { latticeMapsSvg, linePlotSvg } from '../src/demo/svg.js';
 const root = mkdtempSync(join(tmpdir(), 'neqspin-demo-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const o = process.stdout.write.bind(process.stdout), e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const run = runCli;
 
 /** metrics without the timings (the only non-deterministic part) */
 const physics = (m: DemoMetrics) => ({ config: m.config, perMu: m.perMu, summary: m.summary, large: m.large });

@@ -8,30 +8,15 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { getGpu, storageBuffer, readF32, type GpuContext } from '../src/gpu/index.js';
-import { normal4, seedKey } from '../src/gpu/rng.js';
 import { Lattice } from '../src/lattice/lattice.js';
 import { DescriptorLayout, DESCRIPTOR_PRESETS, descriptorF64, computeNormalisation, type DescriptorConfig, type Normalisation } from '../src/model/descriptor.js';
 import { assemblyForwardF64, assemblyTransposeF64, type AssemblyOptions } from '../src/model/assembly.js';
 import { DescriptorGpu } from '../src/model/descriptor-gpu.js';
 import { AssemblyGpu, planarGradLayout, type GradLayout } from '../src/model/assembly-gpu.js';
-import { maxAbs, maxAbsDiff, dotN, rotation, rotateAll } from './helpers/vec.js';
+import { maxAbs, maxAbsDiff, dotN, rotation, rotateAll, gaussians as gaussiansOf, unitSpins } from './helpers/vec.js';
 
-function gaussians(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let k = 0; k < n; k += 4) {
-    const g = normal4([k, 1, 0, 0], seedKey(seed));
-    for (let c = 0; c < 4 && k + c < n; c++) out[k + c] = g[c];
-  }
-  return out;
-}
-function randomSpins(count: number, seed: number, f32 = false): Float64Array {
-  const s = gaussians(3 * count, seed);
-  for (let j = 0; j < count; j++) {
-    const n = Math.hypot(s[3 * j], s[3 * j + 1], s[3 * j + 2]);
-    for (let k = 0; k < 3; k++) s[3 * j + k] = f32 ? Math.fround(s[3 * j + k] / n) : s[3 * j + k] / n;
-  }
-  return s;
-}
+const gaussians = (n: number, seed: number) => gaussiansOf(n, seed, 1);
+const randomSpins = (count: number, seed: number, f32 = false) => unitSpins(count, seed, 1, f32);
 const AXIS = [0.48, 0.6, -0.64];
 
 /** Quadratic site potential (ε or φ) with random w and symmetric Q (scale 0.3/√D). */

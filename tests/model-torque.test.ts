@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getGpu, type GpuContext } from '../src/gpu/index.js';
-import { normal4, seedKey } from '../src/gpu/rng.js';
 import { descriptorPreset, DescriptorLayout } from '../src/model/descriptor.js';
 import { MlpTwin } from '../src/model/mlpTwin.js';
 import { initParams, paramCount, TORQUE_OUTPUTS, type MlpArch } from '../src/model/weights.js';
@@ -21,44 +20,13 @@ import { MlField, mlFieldF64, mlFieldTwin, randomFieldModel } from '../src/model
 import { saveModel, loadModel } from '../src/model/modelFile.js';
 import type { Dataset } from '../src/io/dataset.js';
 import { Lattice } from '../src/lattice/lattice.js';
-import { maxAbs, maxAbsDiff } from './helpers/vec.js';
+import { maxAbs, maxAbsDiff, dotN as dot, gaussians, rotation, rotateAll, unitSpins } from './helpers/vec.js';
 
 const LATTICE = { Lx: 6, Ly: 4, periodicY: true };
 const DESC = descriptorPreset('default');
 
-function randn(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let k = 0; k < n; k += 4) {
-    const g = normal4([k, 13, 0, 0], seedKey(seed));
-    for (let c = 0; c < 4 && k + c < n; c++) out[k + c] = g[c];
-  }
-  return out;
-}
-function randomSpins(N: number, seed: number): Float64Array {
-  const s = randn(3 * N, seed);
-  for (let i = 0; i < N; i++) {
-    const n = Math.hypot(s[3 * i], s[3 * i + 1], s[3 * i + 2]);
-    for (let c = 0; c < 3; c++) s[3 * i + c] /= n;
-  }
-  return s;
-}
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let k = 0; k < a.length; k++) s += a[k] * b[k];
-  return s;
-};
-/** rotation matrix about unit axis n by angle t, applied to packed xyz triples */
-function rotateAll(v: ArrayLike<number>, n: number[], t: number): Float64Array {
-  const [c, s] = [Math.cos(t), Math.sin(t)];
-  const out = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i += 3) {
-    const x = [v[i], v[i + 1], v[i + 2]];
-    const nd = n[0] * x[0] + n[1] * x[1] + n[2] * x[2];
-    const nx = [n[1] * x[2] - n[2] * x[1], n[2] * x[0] - n[0] * x[2], n[0] * x[1] - n[1] * x[0]];
-    for (let k = 0; k < 3; k++) out[i + k] = x[k] * c + nx[k] * s + n[k] * nd * (1 - c);
-  }
-  return out;
-}
+const randn = (n: number, seed: number) => gaussians(n, seed, 13);
+const randomSpins = (N: number, seed: number) => unitSpins(N, seed, 13);
 
 /** A discretised spin-transfer torque with constant coefficients (adiabatic u, non-adiabatic β). */
 function sttOutputs(N: number, u: number, beta: number): Float64Array {
@@ -149,9 +117,10 @@ describe('bond-torque head: float64 twin', () => {
     const lat = new Lattice(LATTICE);
     const twin = mlFieldTwin(model, lat);
     const s = randomSpins(lat.N, 8), n = [1 / Math.sqrt(3), -1 / Math.sqrt(3), 1 / Math.sqrt(3)];
-    const h = mlFieldF64(twin, s), hr = mlFieldF64(twin, rotateAll(s, n, 0.7));
+    const R = rotation(n, 0.7);
+    const h = mlFieldF64(twin, s), hr = mlFieldF64(twin, rotateAll(R, s));
     expect(maxAbs(h)).toBeGreaterThan(1e-2);
-    expect(maxAbsDiff(hr, rotateAll(h, n, 0.7))).toBeLessThan(1e-12 * maxAbs(h));
+    expect(maxAbsDiff(hr, rotateAll(R, h))).toBeLessThan(1e-12 * maxAbs(h));
   });
 });
 

@@ -7,7 +7,7 @@ import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import { runTraining } from '../src/cli/train.js';
 import { writeDataset } from '../src/io/dataset.js';
 import { parseCsv } from '../src/io/csv.js';
@@ -32,15 +32,10 @@ beforeAll(async () => {
   await writeDataset(data, s.info, s.data);
 });
 
+/** code and stderr of `neqspin -q ...args` (stdout, the run summary, is not compared) */
 async function run(args: string[]): Promise<{ code: number; err: string }> {
-  const errs: string[] = [];
-  const orig = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => (errs.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['-q', ...args]), err: errs.join('') };
-  } finally {
-    process.stderr.write = orig;
-  }
+  const { code, err } = await runCli(['-q', ...args]);
+  return { code, err };
 }
 
 describe('neqspin train', () => {

@@ -7,7 +7,6 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getGpu, storageBuffer, readF32, submit, Kernel, Uniform, type GpuContext } from '../src/gpu/index.js';
-import { normal4, seedKey } from '../src/gpu/rng.js';
 import { descriptorPreset, DescriptorLayout } from '../src/model/descriptor.js';
 import { grid } from '../src/model/descriptor-gpu.js';
 import { MlpTwin } from '../src/model/mlpTwin.js';
@@ -21,7 +20,7 @@ import { siteRegions, evaluateFields, parityPlotSvg } from '../src/model/trainRe
 import { JobDir } from '../src/io/job.js';
 import type { Dataset } from '../src/io/dataset.js';
 import { Lattice } from '../src/lattice/lattice.js';
-import { maxAbs, maxAbsDiff } from './helpers/vec.js';
+import { maxAbs, maxAbsDiff, gaussians } from './helpers/vec.js';
 
 const LATTICE = { Lx: 6, Ly: 4, periodicY: true };
 const DESC = descriptorPreset('default');
@@ -46,14 +45,7 @@ beforeAll(async () => {
   ctx = await getGpu();
 });
 
-function randn(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let k = 0; k < n; k += 4) {
-    const g = normal4([k, 9, 0, 0], seedKey(seed));
-    for (let c = 0; c < 4 && k + c < n; c++) out[k + c] = g[c];
-  }
-  return out;
-}
+const randn = (n: number, seed: number) => gaussians(n, seed, 9);
 
 describe('loss gradient kernel (shaders/model/loss.wgsl) vs lossGradF64', () => {
   it('matches the twin for a batch of 2 snapshots with region weights', async () => {
