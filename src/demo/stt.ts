@@ -287,9 +287,13 @@ function llParams(c: SttConfig, seed: number): LLParamsInput {
 
 /** Initial wall of trajectory k at bias index m (k = K: the held-out one), tilted with its seed. */
 export function initialWall(c: SttConfig, lat: Lattice, m: number, k: number): Float64Array {
-  const x0 = k < K(c) ? c.wall.train[k] : c.wall.heldOut;
+  return wallAt(c, lat, k < K(c) ? c.wall.train[k] : c.wall.heldOut, seedOf(c, m, k));
+}
+
+/** The configured wall (type, width) centred at x0, tilted with `seed`. */
+function wallAt(c: SttConfig, lat: Lattice, x0: number, seed: number): Float64Array {
   const s = domainWall(lat, c.wall.type, { x0, width: c.wall.width });
-  return c.wall.tilt > 0 ? tilted(s, c.wall.tilt, seedOf(c, m, k)) : s;
+  return c.wall.tilt > 0 ? tilted(s, c.wall.tilt, seed) : s;
 }
 
 function provider(c: SttConfig, V: number): CpuNegfProvider {
@@ -362,8 +366,7 @@ async function longRun(c: SttConfig, modelDir: string, m: number, gpu: GpuOption
   const lattice = { ...c.lattice, Lx: c.long.factor * c.lattice.Lx };
   const lat = new Lattice(lattice);
   const x0 = (lattice.Lx - 1) / 2;
-  let s0 = domainWall(lat, c.wall.type, { x0, width: c.wall.width });
-  if (c.wall.tilt > 0) s0 = tilted(s0, c.wall.tilt, seedOf(c, m, K(c)));
+  const s0 = wallAt(c, lat, x0, seedOf(c, m, K(c)));
   const { steps, sampleEvery } = c.long;
   const r = await mlRun(await getGpu(gpu), lat, modelDir, llParams(c, seedOf(c, m, K(c))), s0, { compare: { steps, sampleEvery, snapshots: 2 } }, {
     position: (smp) => fmWallPosition(smp),

@@ -93,7 +93,11 @@ export class AssemblyGpu {
     checkBufferSize(gradBuf, gradLayoutFloats(lay, B * N, D), gradName);
     const gr = grid(this.ctx, threads);
     const torque = call.torque ? 1 : 0;
-    const values = { B, N, D, S: L.S, useE: call.useE ? 1 : 0, useP: call.useP ? 1 : 0, offE: lay.offsetE, offP: lay.offsetP, stride: lay.stride, torque, gridX: gr.gridX };
+    return this.uniform(kernel, { B, N, D, S: L.S, useE: call.useE ? 1 : 0, useP: call.useP ? 1 : 0, offE: lay.offsetE, offP: lay.offsetP, stride: lay.stride, torque, gridX: gr.gridX });
+  }
+
+  /** The kernel's uniform `p` with these values (one per distinct set, kept). */
+  private uniform(kernel: Kernel, values: Record<string, number>): Uniform {
     const key = `${kernel.entry}:${JSON.stringify(values)}`;
     let u = this.uniforms.get(key);
     if (!u) this.uniforms.set(key, (u = new Uniform(this.ctx, kernel.uniformLayout('p')).set(values)));
@@ -128,10 +132,7 @@ export class AssemblyGpu {
     checkBufferSize(call.dLdh, 3 * rows, 'dLdh');
     checkBufferSize(call.ybar, TORQUE_OUTPUTS * rows, 'ybar');
     const gr = grid(this.ctx, rows);
-    const values = { B: call.B, N, D, S: this.descriptor.layout.S, useE: 0, useP: 0, offE: 0, offP: 0, stride: D, torque: 1, gridX: gr.gridX };
-    const key = `torque_transpose:${JSON.stringify(values)}`;
-    let u = this.uniforms.get(key);
-    if (!u) this.uniforms.set(key, (u = new Uniform(this.ctx, this.ttr.uniformLayout('p')).set(values)));
+    const u = this.uniform(this.ttr, { B: call.B, N, D, S: this.descriptor.layout.S, useE: 0, useP: 0, offE: 0, offP: 0, stride: D, torque: 1, gridX: gr.gridX });
     this.ttr.dispatch(pass, this.ttr.bind({ p: u.buffer, spins: call.spins, dLdh: call.dLdh, ybar: call.ybar, nn: this.nn }), gr.nx, gr.ny);
   }
 
