@@ -34,8 +34,9 @@
  * 1.9 TFLOP/s (input gradient 4.8 / 2.9 / 1.9), so the register-blocked 'wide' tiles lose on that
  * driver (likely accumulator spills: not profiled yet) and 'direct' is the default on hardware GPUs.
  * On lavapipe (2 cores) wide wins: 1024³ forward 6.6 vs 2.6 GFLOP/s (BENCHMARKS.md), authors' net
- * field on 32×24 811 vs 637 sites/s, training step 213 vs 137 site-samples/s (best of 3,
- * alternated runs, scratch/fused/gemm-*.ts).
+ * field on 32×24 811 vs 637 sites/s, training step 213 vs 137 site-samples/s (best of 3, the two
+ * variants alternated in one process); the lavapipe ML tables of BENCHMARKS.md went from 501 to 805
+ * and from 135 to 209 between the bench runs before and after the switch.
  *
  * Fused input gradient (`fused`, small networks): shaders/model/mlp_fused.wgsl computes the whole
  * forward and both input-gradient backward passes of a row in ONE invocation (hidden vectors in
@@ -152,7 +153,8 @@ export const FUSED_MAX_UNITS = 128;
 /**
  * Fused is the default for eligible nets: measured on lavapipe (2 shared cores, noisy), small net
  * D = 54, hidden [32, 32], SiLU: input gradient of 16384 rows 46 ms fused vs 74 ms layered (best of
- * 8), MlField on 128×128 1.63e5 vs 1.31e5 sites/s (scratch timing, alternated runs).
+ * 8), MlField on 128×128 1.63e5 vs 1.31e5 sites/s (the two paths alternated in one process; the
+ * bench's field table went from 1.28e5 to 1.55e5 sites/s).
  */
 const FUSED_DEFAULT = true;
 const FUSED_ROWS = 4; // rows per invocation of mlp_fused.wgsl (its ROWS)
