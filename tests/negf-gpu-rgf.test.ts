@@ -1,6 +1,8 @@
 /**
- * GPU RGF kernels (shaders/negf/rgf.wgsl, reduce.wgsl via src/negf/gpuRgf.ts) against the float64
- * dense-inversion twin (src/negf/gpuTwin.ts), plus sum rules that either implementation must obey.
+ * GPU RGF kernels (shaders/negf/rgf.wgsl and rgf_lane.wgsl, reduce.wgsl via src/negf/gpuRgf.ts)
+ * against the float64 dense-inversion twin (src/negf/gpuTwin.ts), plus sum rules that either
+ * implementation must obey. The twin comparisons and sum rules run for both sweep kernels ('block',
+ * the hardware default, and 'lane', the software-adapter default for M <= 16).
  *
  * Tolerance: for each output family (gdiag, aL, aR, bond) max |GPU - twin| <= 1e-4 * max |twin|.
  * Why 1e-4: f32 block Gauss-Jordan with partial pivoting has relative error ~ 1e-7 * cond(block);
@@ -9,7 +11,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { getGpu, type GpuContext } from '../src/gpu/index.js';
-import { GpuRgf, type RgfModel, type RgfEnergies, type RgfSums } from '../src/negf/gpuRgf.js';
+import { GpuRgf, RGF_LANE_MAX_M, type RgfKernel, type RgfModel, type RgfEnergies, type RgfSums } from '../src/negf/gpuRgf.js';
 import { rgfTwin, type RgfSums64 } from '../src/negf/gpuTwin.js';
 
 let ctx: GpuContext;
@@ -107,12 +109,15 @@ function relErrors(gpu: RgfSums, ref: RgfSums64): Record<(typeof FAMILIES)[numbe
 /** scratch bytes of `lanes` energy lanes for batch B (one slot: 2Lx + 11 blocks of M×M complex f32) */
 const laneBytes = (model: RgfModel, B: number, lanes: number) => lanes * B * 8 * (2 * model.Lx + 11) * (2 * model.Ly) ** 2;
 
-async function compare(model: RgfModel, spins: Float32Array, en: RgfEnergies, sL: Float32Array, sR: Float32Array, tol = 1e-4, lanesCap?: number) {
+const KERNELS: RgfKernel[] = ['block', 'lane'];
+
+async function compare(kernel: RgfKernel, model: RgfModel, spins: Float32Array, en: RgfEnergies, sL: Float32Array, sR: Float32Array, tol = 1e-4, lanesCap?: number) {
   const N = model.Lx * model.Ly;
   const B = spins.length / (3 * N);
   const K = en.wL.length;
   const scratchBytes = lanesCap ? laneBytes(model, B, lanesCap) : undefined;
-  const rgf = await GpuRgf.create(ctx, model, { maxBatch: B, maxEnergies: K, scratchBytes });
+  const rgf = await GpuRgf.create(ctx, model, { maxBatch: B, maxEnergies: K, scratchBytes, kernel });
+  expect(rgf.kernel).toBe(kernel);
   if (lanesCap) expect(rgf.lanes).toBe(lanesCap);
   const gpu = await rgf.run(spins, en, sL, sR);
   rgf.destroy();
@@ -122,7 +127,7 @@ async function compare(model: RgfModel, spins: Float32Array, en: RgfEnergies, sL
   return { gpu, ref, err };
 }
 
-describe('GPU RGF vs float64 dense inversion', () => {
+describe.each(KERNELS)('GPU RGF vs float64 dense inversion (%s kernel)', (kernel) => {
   it('4x2 open strip, wide band: real-axis, off-axis contour and one-lead points, batch of 2', async () => {
     const r = rng(1);
     const model: RgfModel = { Lx: 4, Ly: 2, periodicY: false, t: 1, J: 1.5, onsite: Array.from({ length: 8 }, () => r() - 0.5) };
@@ -133,7 +138,7 @@ describe('GPU RGF vs float64 dense inversion', () => {
       { z: [1.5, 0.5], wL: 0.8 },
       { z: [0, 1e-3], wR: 0.6 },
     ]);
-    const { err } = await compare(model, randomSpins(16, r), en, wideBand(5, 4, 1), wideBand(5, 4, 2));
+    const { err } = await compare(kernel, model, randomSpins(16, r), en, wideBand(5, 4, 1), wideBand(5, 4, 2));
     console.log('4x2 wide band rel. errors', err);
   });
 
@@ -145,18 +150,23 @@ describe('GPU RGF vs float64 dense inversion', () => {
       { z: [1.9, 1e-4], wG: [0, 1], wL: 0.5, wR: -0.25 },
       { z: [-3, 1.5], wG: [1, 1] },
     ]);
-    const { err } = await compare(model, randomSpins(3 * 18, r), en, denseSigma(3, 6, r), denseSigma(3, 6, r));
+    const { err } = await compare(kernel, model, randomSpins(3 * 18, r), en, denseSigma(3, 6, r), denseSigma(3, 6, r));
     console.log('6x3 dense Sigma rel. errors', err);
   });
 
-  it('3x24: 48x48 blocks (workgroup-memory inversion at full width)', async () => {
+  it('3x24: 48x48 blocks (workgroup-memory inversion at full width; lane: refused with a one-line error)', async () => {
     const r = rng(3);
     const model: RgfModel = { Lx: 3, Ly: 24, periodicY: true, t: 1, J: 1 };
     const en = energies([
       { z: [0.4, 1e-3], wG: [1, 0], wL: 1, wR: 1 },
       { z: [-2, 2], wG: [0.3, 0.1] },
     ]);
-    const { err } = await compare(model, randomSpins(2 * 72, r), en, denseSigma(2, 48, r), wideBand(2, 48, 1));
+    if (kernel === 'lane') {
+      expect(2 * model.Ly).toBeGreaterThan(RGF_LANE_MAX_M);
+      await expect(GpuRgf.create(ctx, model, { maxBatch: 2, maxEnergies: 2, kernel })).rejects.toThrow(/^Ly: the 'lane' RGF kernel handles Ly <= 8 \(got 24\)$/);
+      return;
+    }
+    const { err } = await compare(kernel, model, randomSpins(2 * 72, r), en, denseSigma(2, 48, r), wideBand(2, 48, 1));
     console.log('3x24 rel. errors', err);
   });
 
@@ -174,7 +184,7 @@ describe('GPU RGF vs float64 dense inversion', () => {
       { z: [0, 1e-6], wG: [1, 0], wL: 1, wR: 1 },
       { z: [0.7, 1e-6], wG: [1, 0], wL: 1, wR: 1 },
     ]);
-    const { gpu, ref } = await compare(model, spins, en, wideBand(2, 2, 1), wideBand(2, 2, 1));
+    const { gpu, ref } = await compare(kernel, model, spins, en, wideBand(2, 2, 1), wideBand(2, 2, 1));
     // The regime is real: G_{x,0} products across the chain fall far below the f32 range.
     let minAL = Infinity;
     for (let q = 0; q < 8; q++) minAL = Math.min(minAL, Math.abs(ref.aL[8 * 39 + q]) || Infinity);
@@ -191,7 +201,7 @@ describe('GPU RGF vs float64 dense inversion', () => {
         { z: [0.2, 1e-3], wG: [1, 0], wL: 1, wR: 1 },
         { z: [-1, 1], wG: [0, 1] },
       ]);
-      await compare(model, randomSpins(2 * Lx * Ly, r), en, denseSigma(2, M, r), wideBand(2, M, 1));
+      await compare(kernel, model, randomSpins(2 * Lx * Ly, r), en, denseSigma(2, M, r), wideBand(2, M, 1));
     }
   });
 
@@ -206,18 +216,18 @@ describe('GPU RGF vs float64 dense inversion', () => {
       const E = -4 + (8 * (k + 0.5)) / K;
       return { z: [E, 0.05] as [number, number], wG: [8 / K, 0] as [number, number], wL: 8 / K, wR: 8 / K };
     });
-    const { err } = await compare(model, randomSpins(2 * 10, r), energies(pts), wideBand(K, 4, 1), wideBand(K, 4, 1), 3e-7, 2);
+    const { err } = await compare(kernel, model, randomSpins(2 * 10, r), energies(pts), wideBand(K, 4, 1), wideBand(K, 4, 1), 3e-7, 2);
     console.log('K = 2048 through 2 lanes rel. errors', err);
   });
 });
 
-describe('GPU RGF sum rules', () => {
+describe.each(KERNELS)('GPU RGF sum rules (%s kernel)', (kernel) => {
   it('A_L + A_R = i(G - G^+) - 2 eta G G^+ -> i(G - G^+) on the diagonal blocks (eta = 1e-7)', async () => {
     const r = rng(6);
     const model: RgfModel = { Lx: 6, Ly: 2, periodicY: false, t: 1, J: 1.2 };
     const en = energies([{ z: [0.35, 1e-7], wG: [1, 0], wL: 1, wR: 1 }]);
     const sL = denseSigma(1, 4, r);
-    const rgf = await GpuRgf.create(ctx, model, { maxBatch: 1, maxEnergies: 1 });
+    const rgf = await GpuRgf.create(ctx, model, { maxBatch: 1, maxEnergies: 1, kernel });
     const g = await rgf.run(randomSpins(12, r), en, sL, wideBand(1, 4, 1.5));
     rgf.destroy();
     let mx = 0;
@@ -245,7 +255,7 @@ describe('GPU RGF sum rules', () => {
     const r = rng(7);
     const model: RgfModel = { Lx: 8, Ly: 3, periodicY: true, t: 1, J: 1 };
     const en = energies([{ z: [-0.6, 1e-9], wL: 1, wR: 1 }]);
-    const rgf = await GpuRgf.create(ctx, model, { maxBatch: 1, maxEnergies: 1 });
+    const rgf = await GpuRgf.create(ctx, model, { maxBatch: 1, maxEnergies: 1, kernel });
     const g = await rgf.run(randomSpins(24, r), en, wideBand(1, 6, 1), denseSigma(1, 6, r));
     rgf.destroy();
     const means = [0, 1].map((alpha) => {
@@ -334,5 +344,6 @@ describe('GPU RGF input validation', () => {
     expect(() => rgf.enqueue(new Float32Array(9), { ...en, z: new Float64Array([0, NaN]) }, s, s)).toThrow(/^energies\.z: entry 1/);
     await expect(rgf.read()).rejects.toThrow(/^read:/);
     rgf.destroy();
+    await expect(GpuRgf.create(ctx, model, { maxBatch: 1, maxEnergies: 1, kernel: 'fast' as RgfKernel })).rejects.toThrow(/^kernel: must be 'lane' or 'block'/);
   });
 });

@@ -26,7 +26,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { GpuContext } from '../gpu/context.js';
 import { solveNegf, randomSpins, type NegfCase, type NegfResult } from '../negf/index.js';
 import { GpuNegfSolver } from '../negf/gpuSolver.js';
-import type { RgfEnergies } from '../negf/gpuRgf.js';
+import { RGF_LANE_MAX_M, type RgfEnergies, type RgfKernel } from '../negf/gpuRgf.js';
 import type { Roofline } from './roofline.js';
 import type { Table } from './report.js';
 
@@ -82,19 +82,20 @@ export function caseOf(Lx: number, Ly: number, seed: number): NegfCase {
   return { lattice: { Lx, Ly, periodicY: true }, ...SETUP, spins: randomSpins(Lx * Ly, seed) };
 }
 
-interface GpuTiming { perConfig1: number; perConfig8: number; gflops: number; acc: FieldAccuracy; points: number; estimate: number }
+interface GpuTiming { perConfig1: number; perConfig8: number; gflops: number; acc: FieldAccuracy; points: number; estimate: number; kernel: RgfKernel }
 
 /** Batch-8 runs are skipped when 8 × the batch-1 time would exceed this (keeps the full bench < ~8 min on lavapipe). */
 const BATCH8_MAX_SECONDS = 60;
 
-async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | null, log: (s: string) => void): Promise<GpuTiming> {
+async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | null, log: (s: string) => void, kernel?: RgfKernel): Promise<GpuTiming> {
+  const rgf = kernel ? { rgf: { kernel } } : {};
   const cases = Array.from({ length: 8 }, (_, b) => caseOf(Lx, Ly, 100 + b));
   const { spins: _s, ...setup } = cases[0];
   // warm-up on a 2-column lattice of the same width: compiles the same pipeline (Lx is a uniform)
-  const warm = await GpuNegfSolver.create(ctx, { ...setup, lattice: { Lx: 2, Ly, periodicY: true } }, { maxBatch: 1 });
+  const warm = await GpuNegfSolver.create(ctx, { ...setup, lattice: { Lx: 2, Ly, periodicY: true } }, { maxBatch: 1, ...rgf });
   await warm.solve([randomSpins(2 * Ly, 1)]);
   warm.destroy();
-  const one = await GpuNegfSolver.create(ctx, setup, { maxBatch: 1 });
+  const one = await GpuNegfSolver.create(ctx, setup, { maxBatch: 1, ...rgf });
   let t0 = performance.now();
   const [r1] = await one.solve([cases[0].spins]);
   const perConfig1 = (performance.now() - t0) / 1000;
@@ -102,7 +103,7 @@ async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | nu
   one.destroy();
   let perConfig8 = NaN;
   if (8 * perConfig1 <= BATCH8_MAX_SECONDS) {
-    const eight = await GpuNegfSolver.create(ctx, setup, { maxBatch: 8 });
+    const eight = await GpuNegfSolver.create(ctx, setup, { maxBatch: 8, ...rgf });
     t0 = performance.now();
     await eight.solve(cases.map((c) => c.spins));
     perConfig8 = (performance.now() - t0) / 1000 / 8;
@@ -110,8 +111,9 @@ async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | nu
   }
   const acc = ref ? fieldAccuracy(r1.field, ref.field, cases[0].spins as number[][]) : { corrFperp: NaN, relMaxF: NaN };
   const best = Number.isFinite(perConfig8) ? perConfig8 : perConfig1;
-  const t: GpuTiming = { perConfig1, perConfig8, gflops: flops / best / 1e9, acc, points: r1.meta.energyPoints, estimate: r1.meta.errorEstimate };
-  log(`NEGF GPU ${Lx}x${Ly}: ${perConfig1.toFixed(3)} s/config (batch 1), ${perConfig8.toFixed(3)} s/config (batch 8), ${t.gflops.toFixed(2)} GFLOP/s; ` +
+  const used = /\((\w+) sweep kernel\)/.exec(r1.meta.method)?.[1] as RgfKernel;
+  const t: GpuTiming = { perConfig1, perConfig8, gflops: flops / best / 1e9, acc, points: r1.meta.energyPoints, estimate: r1.meta.errorEstimate, kernel: used };
+  log(`NEGF GPU ${Lx}x${Ly} (${used} kernel): ${perConfig1.toFixed(3)} s/config (batch 1), ${perConfig8.toFixed(3)} s/config (batch 8), ${t.gflops.toFixed(2)} GFLOP/s; ` +
     `${r1.meta.energyPoints} points; ${r1.meta.method.replace(/^.*bias window: /, '')}`);
   return t;
 }
@@ -208,17 +210,27 @@ export async function bench(ctx: GpuContext, roof: Roofline, { quick, log }: { q
   };
   const scaling: [number, number][] = quick ? [[8, 8]] : [[8, 8], [16, 8], [32, 8], [16, 4], [16, 16]];
   const srows: (string | number)[][] = [];
+  const srow = (Lx: number, Ly: number, g: GpuTiming) =>
+    [`${Lx}×${Ly}`, Lx, 2 * Ly, g.kernel, g.points, g.perConfig1, Number.isFinite(g.perConfig8) ? g.perConfig8 : 'skipped', g.gflops, `${((100 * g.gflops) / roof.fmaGflops).toFixed(1)}%`];
   for (const [Lx, Ly] of scaling) {
     const g = await gpu(Lx, Ly, null);
-    srows.push([`${Lx}×${Ly}`, Lx, 2 * Ly, g.points, g.perConfig1, Number.isFinite(g.perConfig8) ? g.perConfig8 : 'skipped', g.gflops, `${((100 * g.gflops) / roof.fmaGflops).toFixed(1)}%`]);
+    srows.push(srow(Lx, Ly, g));
+    // the other sweep kernel side by side where both apply (M <= 16): the default differs by adapter
+    if (2 * Ly <= RGF_LANE_MAX_M && (!quick || Lx * Ly <= 64)) {
+      const other: RgfKernel = g.kernel === 'lane' ? 'block' : 'lane';
+      srows.push(srow(Lx, Ly, await timeGpu(ctx, Lx, Ly, null, log, other)));
+    }
   }
   const scale: Table = {
     title: 'NEGF GPU RGF scaling (throughput vs the FMA roof)',
     note:
       `Cost ∝ Lx·M³ per energy (M = 2Ly orbitals per column). GFLOP/s counts 8M³ per block inversion and block product ` +
       `(src/bench/negf.ts) over all passes and the wall time per configuration (batch 8 where run, else batch 1), against the f32 FMA peak ` +
-      `measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Batch 8 is skipped when 8 × the batch-1 time exceeds ${BATCH8_MAX_SECONDS} s.`,
-    columns: ['lattice', 'Lx', 'M', 'energy points', 's / config (batch 1)', 's / config (batch 8)', 'GFLOP/s', 'of FMA peak'],
+      `measured in this run (${roof.fmaGflops.toFixed(1)} GFLOP/s). Batch 8 is skipped when 8 × the batch-1 time exceeds ${BATCH8_MAX_SECONDS} s. ` +
+      `Sweep kernels (src/negf/gpuRgf.ts): block = shaders/negf/rgf.wgsl (a workgroup per energy, barriers between elimination steps), ` +
+      `lane = shaders/negf/rgf_lane.wgsl (an invocation per energy, blocks in function memory, M ≤ ${RGF_LANE_MAX_M}); the first row of a lattice uses this adapter's default, ` +
+      `the second the other kernel.`,
+    columns: ['lattice', 'Lx', 'M', 'kernel', 'energy points', 's / config (batch 1)', 's / config (batch 8)', 'GFLOP/s', 'of FMA peak'],
     rows: srows,
   };
   return [main, scale];

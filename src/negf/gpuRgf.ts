@@ -66,13 +66,26 @@ export interface RgfCapacity {
   /** bound on the per-energy output buffer of one chunk in bytes (default as scratchBytes, 256 MiB on hardware) */
   outputBytes?: number;
   /**
-   * invocations per workgroup; default 64 for blocks up to 16 wide and 256 above on hardware
+   * invocations per workgroup ('block': see below; 'lane': 8 on software adapters, one SIMD vector
+   * of lavapipe, else 64); 'block' default 64 for blocks up to 16 wide and 256 above on hardware
    * (every element of a block has its own invocation during the inversion steps), 8 on software
    * adapters (lavapipe runs a workgroup as WG/8 coroutines and a barrier costs ~0.1 us at 8 but ~4 us
    * at 64; measured 2x faster overall)
    */
   workgroupSize?: number;
+  /**
+   * sweep kernel: 'block' (rgf.wgsl: one workgroup per energy lane, every block element its own
+   * invocation, barriers between steps) or 'lane' (rgf_lane.wgsl: one invocation per energy lane,
+   * blocks in function memory, no barriers; M <= 16 only). Default: the environment variable
+   * NEQSPIN_RGF_KERNEL if set, else 'lane' on software adapters when M <= 16 (measured 5-10x faster
+   * on lavapipe, BENCHMARKS.md) and 'block' otherwise (hardware GPUs: not yet measured for 'lane').
+   */
+  kernel?: RgfKernel;
 }
+
+export type RgfKernel = 'block' | 'lane';
+/** widest slice (M = 2*Ly orbitals) of the 'lane' kernel (LCAP in rgf_lane.wgsl) */
+export const RGF_LANE_MAX_M = 16;
 
 export interface RgfEnergies {
   /** z_k interleaved (re, im), length 2K */
@@ -148,6 +161,7 @@ export class GpuRgf {
   private last = { B: 0, S: 0 };
 
   private constructor(
+    readonly kernel: RgfKernel,
     readonly ctx: GpuContext,
     readonly model: Readonly<RgfModel>,
     readonly cap: Readonly<RgfCapacity>,
@@ -187,12 +201,17 @@ export class GpuRgf {
       }
     }
     const lim = ctx.device.limits;
+    const soft = ctx.info.software;
+    const env = process.env.NEQSPIN_RGF_KERNEL;
+    if (env !== undefined && env !== '' && env !== 'lane' && env !== 'block') throw new Error(`NEQSPIN_RGF_KERNEL: must be 'lane' or 'block' (got '${env}')`);
+    const kernel: RgfKernel = cap.kernel ?? (env === 'lane' || env === 'block' ? env : soft && M <= RGF_LANE_MAX_M ? 'lane' : 'block');
+    if (kernel !== 'lane' && kernel !== 'block') throw new Error(`kernel: must be 'lane' or 'block' (got '${kernel}')`);
+    if (kernel === 'lane' && M > RGF_LANE_MAX_M) throw new Error(`Ly: the 'lane' RGF kernel handles Ly <= ${RGF_LANE_MAX_M / 2} (got ${Ly})`);
     const mcap = blockCapacity(M);
-    if (workgroupBytes(mcap) > lim.maxComputeWorkgroupStorageSize) {
+    if (kernel === 'block' && workgroupBytes(mcap) > lim.maxComputeWorkgroupStorageSize) {
       throw new Error(`Ly: ${Ly} needs ${workgroupBytes(mcap)} B of workgroup memory, device allows ${lim.maxComputeWorkgroupStorageSize}`);
     }
-    const soft = ctx.info.software;
-    const wg = cap.workgroupSize ?? (soft ? 8 : Math.min(mcap > 16 ? 256 : 64, lim.maxComputeInvocationsPerWorkgroup));
+    const wg = cap.workgroupSize ?? (soft ? 8 : kernel === 'lane' ? 64 : Math.min(mcap > 16 ? 256 : 64, lim.maxComputeInvocationsPerWorkgroup));
     if (!isInt(wg, 1) || wg > lim.maxComputeInvocationsPerWorkgroup) throw new Error(`workgroupSize: invalid (${wg})`);
     // register tile of the block products: the tiles of an MCAP-wide block about fill the workgroup
     const tile = Math.min(4, Math.max(1, Math.ceil(mcap / Math.floor(Math.sqrt(wg)))));
@@ -210,7 +229,9 @@ export class GpuRgf {
     const maxSets = cap.maxSets ?? 1;
 
     const [sweepK, reduceK] = await Promise.all([
-      Kernel.get(ctx, 'negf/rgf.wgsl', 'sweep', { MCAP: mcap, WG: wg, TILE: tile }),
+      kernel === 'lane'
+        ? Kernel.get(ctx, 'negf/rgf_lane.wgsl', 'sweep', { WG: wg })
+        : Kernel.get(ctx, 'negf/rgf.wgsl', 'sweep', { MCAP: mcap, WG: wg, TILE: tile }),
       Kernel.get(ctx, 'negf/reduce.wgsl', 'reduce'),
     ]);
     const buf = {
@@ -223,7 +244,7 @@ export class GpuRgf {
       sets: storageBuffer(ctx, maxSets * 16, 'rgf.sets'),
       wts: storageBuffer(ctx, cap.maxEnergies * 16, 'rgf.weights'),
     };
-    return new GpuRgf(ctx, { ...model }, { ...cap }, sweepK, reduceK, slotStride, lanes, chunkEnergies, buf);
+    return new GpuRgf(kernel, ctx, { ...model }, { ...cap }, sweepK, reduceK, slotStride, lanes, chunkEnergies, buf);
   }
 
   /** make the weight buffer hold n weights (grown on demand; the reduce bind groups are rebuilt) */
@@ -322,7 +343,8 @@ export class GpuRgf {
       });
       ch.reduceU.set({ nB: B, nOut, N, kBase, nE, opaque: 0 });
       const pass = enc.beginComputePass();
-      this.sweepK.dispatch(pass, ch.sweepG, P * this.sweepK.workgroupSize[0], B);
+      // block: one workgroup per lane; lane: one invocation per lane
+      this.sweepK.dispatch(pass, ch.sweepG, this.kernel === 'lane' ? P : P * this.sweepK.workgroupSize[0], B);
       this.reduceK.dispatch(pass, ch.reduceG, nOut, B, S);
       pass.end();
     }

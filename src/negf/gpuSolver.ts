@@ -62,7 +62,7 @@ export interface GpuNegfOptions extends GridOptions {
   /** run the bound-state count pass when muL != muR (default true) */
   boundStates?: boolean;
   /** GpuRgf options (scratch budget, workgroup size) */
-  rgf?: Pick<RgfCapacity, 'scratchBytes' | 'workgroupSize'>;
+  rgf?: Pick<RgfCapacity, 'scratchBytes' | 'workgroupSize' | 'kernel'>;
   /**
    * adaptive bisection of the bias-window panels per batch (default true; gpuAdaptive.ts); false:
    * one fixed grid of `realPanels` panels per window sub-interval (fastest, for dynamics)
@@ -518,7 +518,7 @@ export class GpuNegfSolver {
       : win ? `adaptive G7K15 bias window: ${win.panels} panels after ${win.rounds} rounds, ${win.evaluated} evaluated (${real} points, K15 and G7 sets on the same nodes)`
       : `fixed G7K15 bias window, ${real} points`;
     const r = assembleResult({ ...sys, spins }, sums, {
-      method: `rgf-gpu-f32 batched; equilibrium contour at (muL+muR)/2 (${this.contourPoints} pts) + ${window}; ` +
+      method: `rgf-gpu-f32 batched (${this.rgf.kernel} sweep kernel); equilibrium contour at (muL+muR)/2 (${this.contourPoints} pts) + ${window}; ` +
         `static group ${Kstatic} points, sets ${staticGroup.sets.map((p) => p.name).join(', ')}; ${this.lastRuns} kernel runs (one readback each)`,
       energyPoints: K, contourPoints: this.contourPoints, realAxisPoints: real,
       eta: grid.eta, seconds, device: this.device,
