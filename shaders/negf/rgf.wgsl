@@ -1,5 +1,7 @@
 // Batched recursive Green's function (RGF) sweeps for the s-d model (SPEC §1-§2).
 // Host: src/negf/gpuRgf.ts (layouts and conventions documented there). f64 twin: src/negf/gpuTwin.ts.
+// Parameters, bindings, step schedule and trace outputs: rgf_common.wgsl (shared with rgf_lane.wgsl).
+// Scratch layout: slot-major, scr[slot * slotStride + e].
 //
 // Workgroup (p, b) handles configuration b and the energies kk = p, p + P, p + 2P, ... of this chunk
 // (P energy lanes, energy k = kBase + kk): for each it runs the left sweep and the right (backward)
@@ -21,35 +23,11 @@
 // elements updated in parallel (see invert_wa).
 // Loop bounds use the runtime M (prm.M) rather than an override constant: LLVM-based drivers would
 // otherwise unroll them, which made lavapipe compile times 15-50 s instead of 2-5 s.
-//!include "lib/complex.wgsl"
+//!include "negf/rgf_common.wgsl"
 
 override MCAP: u32 = 8u; // capacity of the workgroup blocks: M <= MCAP <= 256
 override WG: u32 = 64u;  // invocations per workgroup
 override TILE: u32 = 4u; // block products: TILE x TILE register tile per invocation
-
-struct Params {
-  Lx: u32,
-  Ly: u32,
-  periodicY: u32,   // 1: wrap y (applied only when Ly >= 3)
-  kBase: u32,       // first energy of this chunk
-  nE: u32,          // energies in this chunk
-  nB: u32,          // configurations in this run (B)
-  P: u32,           // energy lanes (scratch slots per configuration)
-  slotStride: u32,  // complex elements of scratch per slot
-  nOut: u32,        // complex outputs per energy and configuration (12*N + 8*(Lx-1))
-  t: f32,
-  J: f32,
-  M: u32,           // orbitals per slice (2*Ly) <= MCAP
-  sigR: u32,        // offset of Sigma_R in sigma: 0 (same as Sigma_L) or K*M*M
-}
-
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(1) var<storage, read> spins: array<f32>;        // [B][N][3]
-@group(0) @binding(2) var<storage, read> onsite: array<f32>;       // [N]
-@group(0) @binding(3) var<storage, read> epts: array<vec4<f32>>;   // [K]: (zr, zi, need bits (1 G, 2 A_L, 4 A_R), 0)
-@group(0) @binding(4) var<storage, read> sigma: array<vec2<f32>>;  // Sigma_L [K][M][M], then Sigma_R at prm.sigR
-@group(0) @binding(5) var<storage, read_write> scr: array<vec2<f32>>;   // [slots][slotStride]
-@group(0) @binding(6) var<storage, read_write> xout: array<vec2<f32>>;  // [nE][B][nOut]
 
 var<workgroup> wa: array<vec2<f32>, MCAP * MCAP>;   // the block being inverted
 var<workgroup> colv: array<vec2<f32>, 2u * MCAP>;  // column k before step k, by step parity
@@ -110,15 +88,11 @@ fn build_block(b: u32, k: u32, x: u32, z: vec2<f32>, offL: u32, useL: bool, offR
   workgroupBarrier();
 }
 
-// Gamma = i (Sigma - Sigma^+) of lead `lead` (0 L, 1 R) at energy k into scr[dst].
+// Gamma of lead `lead` (0 L, 1 R) at energy k into scr[dst]
 fn store_gamma(dst: u32, lead: u32, k: u32) {
   let M = prm.M;
-  let s0 = select(0u, prm.sigR, lead == 1u) + k * M * M;
   for (var i = 0u; i < M; i++) {
-    for (var j = lid; j < M; j += WG) {
-      let d = sigma[s0 + i * M + j] - cconj(sigma[s0 + j * M + i]);
-      scr[dst + i * M + j] = vec2<f32>(-d.y, d.x);
-    }
+    for (var j = lid; j < M; j += WG) { scr[dst + i * M + j] = gamma_at(lead, k, i, j); }
   }
   storageBarrier();
 }
@@ -277,22 +251,14 @@ fn put_bond(dst: u32, x1: u32, y1: u32, d1: bool, x2: u32, y2: u32, d2: bool, s:
       let sp = (e / 2u) % 2u;
       zs[2u * sp + e % 2u] += red[e];
     }
-    let i = vec2<f32>(0.0, 1.0);
-    xout[dst] = s * (zs[0] + zs[3]);
-    xout[dst + 1u] = s * (zs[1] + zs[2]);
-    xout[dst + 2u] = s * cmul(i, zs[1] - zs[2]);   // -i Z_10 + i Z_01
-    xout[dst + 3u] = s * (zs[0] - zs[3]);
+    put_traces(dst, zs, s);
   }
   workgroupBarrier();
 }
 
 // ---------------------------------------------------------------- the sweep
-// Steps (one block inversion each): L(x) for x = 0..Lx-1, then G(Lx-1), R(Lx-1), G(Lx-2), R(Lx-2),
-// ..., G(1), R(1), G(0). Every primitive has a single call site in the loop body (the compiler
-// inlines everything; this keeps the shader small).
-const KIND_L = 0u;
-const KIND_G = 1u;
-const KIND_R = 2u;
+// Steps: sweep_step (rgf_common.wgsl). Every primitive has a single call site in the loop body (the
+// compiler inlines everything; this keeps the shader small).
 
 @compute @workgroup_size(WG)
 fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -337,13 +303,9 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     }
 
     for (var st = 0u; st < 3u * Lx - 1u; st++) {
-      var kind = KIND_L;
-      var x = st;
-      if (st >= Lx) {
-        let r = st - Lx;
-        x = Lx - 1u - r / 2u;
-        kind = select(KIND_R, KIND_G, r % 2u == 0u);
-      }
+      let step = sweep_step(st);
+      let x = step.x;
+      let kind = step.y;
       let first = x == 0u;
       let last = x == Lx - 1u;
       let oGx = oG + (x % 2u) * MM;        // G_xx

@@ -1,8 +1,8 @@
 // Batched recursive Green's function (RGF) sweeps, one invocation per (configuration, energy lane):
 // the "lane" variant of rgf.wgsl for narrow slices (M = 2*Ly <= LCAP = 16 orbitals).
 // Host: src/negf/gpuRgf.ts (kernel: 'lane'). f64 twin: src/negf/gpuTwin.ts. Same recursions, bindings,
-// parameter struct, energy-lane scheme and per-energy outputs (xout) as rgf.wgsl, whose header
-// states the recursions; only the work decomposition differs:
+// parameter struct (rgf_common.wgsl, shared), energy-lane scheme and per-energy outputs (xout) as
+// rgf.wgsl, whose header states the recursions; only the work decomposition differs:
 //
 // * Invocation p of configuration b (p < P; workgroup_id.y = b) takes the chunk's energies p, p + P,
 //   ... one after the other and runs the whole sweep alone: no barriers, no workgroup memory.
@@ -19,35 +19,11 @@
 // 20-30 GFLOP/s in the block inversions and products against 1-3 GFLOP/s for rgf.wgsl
 // (BENCHMARKS.md). Precision budget as rgf.wgsl (same algorithm: GJ with partial pivoting in f32,
 // ~1e-7 * cond(block) per inversion); tests/negf-gpu-rgf.test.ts runs both variants against the twin.
-//!include "lib/complex.wgsl"
+//!include "negf/rgf_common.wgsl"
 
 override WG: u32 = 8u;     // invocations per workgroup (energy lanes of one configuration)
 const LCAP = 16u;          // largest M
 const LMM = 256u;          // LCAP * LCAP
-
-struct Params {
-  Lx: u32,
-  Ly: u32,
-  periodicY: u32,   // 1: wrap y (applied only when Ly >= 3)
-  kBase: u32,       // first energy of this chunk
-  nE: u32,          // energies in this chunk
-  nB: u32,          // configurations in this run (B)
-  P: u32,           // energy lanes (scratch slots per configuration)
-  slotStride: u32,  // complex elements of scratch per slot
-  nOut: u32,        // complex outputs per energy and configuration (12*N + 8*(Lx-1))
-  t: f32,
-  J: f32,
-  M: u32,           // orbitals per slice (2*Ly) <= LCAP
-  sigR: u32,        // offset of Sigma_R in sigma: 0 (same as Sigma_L) or K*M*M
-}
-
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(1) var<storage, read> spins: array<f32>;        // [B][N][3]
-@group(0) @binding(2) var<storage, read> onsite: array<f32>;       // [N]
-@group(0) @binding(3) var<storage, read> epts: array<vec4<f32>>;   // [K]: (zr, zi, need bits (1 G, 2 A_L, 4 A_R), 0)
-@group(0) @binding(4) var<storage, read> sigma: array<vec2<f32>>;  // Sigma_L [K][M][M], then Sigma_R at prm.sigR
-@group(0) @binding(5) var<storage, read_write> scr: array<vec2<f32>>;   // [slotStride][nSlots] (interleaved)
-@group(0) @binding(6) var<storage, read_write> xout: array<vec2<f32>>;  // [nE][B][nOut]
 
 var<private> nSlots: u32;  // slots of this run (nB * P): the interleave stride of scr
 var<private> slot: u32;
@@ -104,15 +80,11 @@ fn build_block(a: ptr<function, array<vec2<f32>, LMM>>, b: u32, k: u32, x: u32, 
   }
 }
 
-// a = Gamma = i (Sigma - Sigma^+) of lead `lead` (0 L, 1 R) at energy k
+// a = Gamma of lead `lead` (0 L, 1 R) at energy k
 fn load_gamma(a: ptr<function, array<vec2<f32>, LMM>>, lead: u32, k: u32) {
   let M = prm.M;
-  let s0 = select(0u, prm.sigR, lead == 1u) + k * M * M;
   for (var i = 0u; i < M; i++) {
-    for (var j = 0u; j < M; j++) {
-      let d = sigma[s0 + i * M + j] - cconj(sigma[s0 + j * M + i]);
-      (*a)[i * M + j] = vec2<f32>(-d.y, d.x);
-    }
+    for (var j = 0u; j < M; j++) { (*a)[i * M + j] = gamma_at(lead, k, i, j); }
   }
 }
 
@@ -242,18 +214,11 @@ fn put_bond(dst: u32, x1: u32, y1: u32, d1: bool, x2: u32, y2: u32, d2: bool, s:
     zs[2u * sp + 1u] += z1;
   }
   if (!live) { return; }
-  let i = vec2<f32>(0.0, 1.0);
-  xout[dst] = s * (zs[0] + zs[3]);
-  xout[dst + 1u] = s * (zs[1] + zs[2]);
-  xout[dst + 2u] = s * cmul(i, zs[1] - zs[2]);   // -i Z_10 + i Z_01
-  xout[dst + 3u] = s * (zs[0] - zs[3]);
+  put_traces(dst, zs, s);
 }
 
 // ---------------------------------------------------------------- the sweep
-// Steps as rgf.wgsl: L(x) for x = 0..Lx-1, then G(Lx-1), R(Lx-1), G(Lx-2), ..., R(1), G(0).
-const KIND_L = 0u;
-const KIND_G = 1u;
-const KIND_R = 2u;
+// Steps: sweep_step (rgf_common.wgsl).
 
 @compute @workgroup_size(WG)
 fn sweep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -299,13 +264,9 @@ fn sweep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) w
     let t2 = prm.t * prm.t;
 
     for (var st = 0u; st < 3u * Lx - 1u; st++) {
-      var kind = KIND_L;
-      var x = st;
-      if (st >= Lx) {
-        let r = st - Lx;
-        x = Lx - 1u - r / 2u;
-        kind = select(KIND_R, KIND_G, r % 2u == 0u);
-      }
+      let step = sweep_step(st);
+      let x = step.x;
+      let kind = step.y;
       let first = x == 0u;
       let last = x == Lx - 1u;
       let oGx = oG + (x % 2u) * MM;        // G_xx
