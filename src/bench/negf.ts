@@ -100,6 +100,7 @@ async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | nu
   const [r1] = await one.solve([cases[0].spins]);
   const perConfig1 = (performance.now() - t0) / 1000;
   const flops = one.passEnergies().reduce((s, e) => s + rgfFlops(Lx, Ly, e), 0);
+  const used = one.kernel;
   one.destroy();
   let perConfig8 = NaN;
   if (8 * perConfig1 <= BATCH8_MAX_SECONDS) {
@@ -111,7 +112,6 @@ async function timeGpu(ctx: GpuContext, Lx: number, Ly: number, ref: F64Ref | nu
   }
   const acc = ref ? fieldAccuracy(r1.field, ref.field, cases[0].spins as number[][]) : { corrFperp: NaN, relMaxF: NaN };
   const best = Number.isFinite(perConfig8) ? perConfig8 : perConfig1;
-  const used = /\((\w+) sweep kernel\)/.exec(r1.meta.method)?.[1] as RgfKernel;
   const t: GpuTiming = { perConfig1, perConfig8, gflops: flops / best / 1e9, acc, points: r1.meta.energyPoints, estimate: r1.meta.errorEstimate, kernel: used };
   log(`NEGF GPU ${Lx}x${Ly} (${used} kernel): ${perConfig1.toFixed(3)} s/config (batch 1), ${perConfig8.toFixed(3)} s/config (batch 8), ${t.gflops.toFixed(2)} GFLOP/s; ` +
     `${r1.meta.energyPoints} points; ${r1.meta.method.replace(/^.*bias window: /, '')}`);

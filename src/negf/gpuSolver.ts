@@ -42,7 +42,7 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import { describe } from '../gpu/context.js';
-import { GpuRgf, type RgfEnergies, type RgfCapacity } from './gpuRgf.js';
+import { GpuRgf, type RgfEnergies, type RgfCapacity, type RgfKernel } from './gpuRgf.js';
 import { buildSystem, packSpins, type NegfCase, type NegfSystem } from './model.js';
 import { buildEnergyGrid, windowIntervals, type EnergyGrid, type GridOptions } from './grid.js';
 import { assembleResult, emptySums, siteDensities, spectralBound, type NegfResult, type NegfSums } from './solver.js';
@@ -158,6 +158,10 @@ export class GpuNegfSolver {
   /** the static weight sets (main, then check and count when run) over the static energies */
   private readonly staticGroup: Group;
   private readonly contourPoints: number;
+  /** the RGF sweep kernel this solver runs (src/negf/gpuRgf.ts) */
+  get kernel(): RgfKernel {
+    return this.rgf.kernel;
+  }
   /** initial window panels and their groups (null: all weights vanish) */
   private readonly initialGroups: (Group | null)[];
   private lastGroups: Group[] = [];
@@ -518,7 +522,7 @@ export class GpuNegfSolver {
       : win ? `adaptive G7K15 bias window: ${win.panels} panels after ${win.rounds} rounds, ${win.evaluated} evaluated (${real} points, K15 and G7 sets on the same nodes)`
       : `fixed G7K15 bias window, ${real} points`;
     const r = assembleResult({ ...sys, spins }, sums, {
-      method: `rgf-gpu-f32 batched (${this.rgf.kernel} sweep kernel); equilibrium contour at (muL+muR)/2 (${this.contourPoints} pts) + ${window}; ` +
+      method: `rgf-gpu-f32 batched (${this.kernel} sweep kernel); equilibrium contour at (muL+muR)/2 (${this.contourPoints} pts) + ${window}; ` +
         `static group ${Kstatic} points, sets ${staticGroup.sets.map((p) => p.name).join(', ')}; ${this.lastRuns} kernel runs (one readback each)`,
       energyPoints: K, contourPoints: this.contourPoints, realAxisPoints: real,
       eta: grid.eta, seconds, device: this.device,
