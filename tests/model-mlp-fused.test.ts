@@ -71,7 +71,7 @@ describe('fused MLP input gradient vs float64 twin', () => {
     ['silu', [7, 5], undefined],
     ['tanh', [7, 5], TORQUE_OUTPUTS],
     ['relu', [7, 5], TORQUE_OUTPUTS],
-    ['silu', [64, 3, 9, 52], TORQUE_OUTPUTS], // the limits: 4 layers, width 64, 128 units
+    ['silu', [32, 3, 9, 31], TORQUE_OUTPUTS], // the limits: 4 layers, width 32
     ['tanh', [1], undefined],
   ];
   for (const [activation, hidden, outputs] of cases) {
@@ -91,17 +91,17 @@ describe('fused MLP input gradient vs float64 twin', () => {
 
   it('path selection: option, NEQSPIN_MLP_FUSED, eligibility', async () => {
     const small: MlpArch = { inputDim: 5, hidden: [8, 8], activation: 'silu' };
-    const wide: MlpArch = { inputDim: 5, hidden: [8, 65], activation: 'silu' };
+    const wide: MlpArch = { inputDim: 5, hidden: [8, 33], activation: 'silu' };
     expect(fusedEligible(small)).toBe(true);
     expect(fusedEligible(wide)).toBe(false);
     expect(fusedEligible({ ...small, hidden: [] })).toBe(false);
     expect(fusedEligible({ ...small, hidden: [8, 8, 8, 8, 8] })).toBe(false);
-    expect(fusedEligible({ ...small, hidden: [64, 64] })).toBe(true);
-    expect(fusedEligible({ ...small, hidden: [64, 64, 1] })).toBe(false); // 129 units
+    expect(fusedEligible({ ...small, hidden: [32, 32, 32, 32] })).toBe(true);
+    expect(fusedEligible({ ...small, hidden: [32, 33] })).toBe(false);
     vi.stubEnv('NEQSPIN_MLP_FUSED', undefined);
     expect(resolveFused(wide)).toBe(false);
     expect(resolveFused(small, { fused: false })).toBe(false);
-    expect(() => resolveFused(wide, { fused: true })).toThrow(/^fused: .*hidden \[8, 65\]/);
+    expect(() => resolveFused(wide, { fused: true })).toThrow(/^fused: .*hidden \[8, 33\]/);
     vi.stubEnv('NEQSPIN_MLP_FUSED', '0');
     expect(resolveFused(small)).toBe(false);
     expect(resolveFused(small, { fused: true })).toBe(true);

@@ -9,22 +9,25 @@
 // replaces the 2·(NH+1)+1 dispatches of the layered path (mlp_fwd / mlp_bwd).
 // Outputs in MlpGpu's layouts: y at r·P + c (all P outputs), g^0 at r·D + k, g^1 at R·D + r·D + k.
 //
-// Rows per invocation: ROWS = 4, one per vec4 lane, so each weight load feeds 4 rows and each
-// private-array access moves 4 values (on lavapipe, where an invocation is a SIMD lane, the kernel
-// is bound by these loads: 1 row per invocation measured 2-3x slower). Register blocks: the forward
-// runs dot products over 4 outputs at a time, the backward over 2 inputs × 2 channels.
+// Rows per invocation: ROWS = 4, one per vec4 lane, so each weight load feeds 4 rows.
 //
-// Sizes are pipeline overrides: D inputs (any size: x and g stream through storage), P outputs,
-// NH hidden layers (1..4) of widths H0..H3 (each 1..MAXW, together ≤ MAXU; unused ones are
-// ignored). Private arrays have the fixed sizes MAXW = 64 (per layer) and MAXU = 128 (the σ'(z)
-// of all hidden layers, flat); loop bounds are the override widths. Larger private arrays cost
-// shader-compile time on lavapipe (8.6 s for a per-layer 4×64 σ' store vs 1.8 s for this one).
+// Code shape: why every layer has its own function. Sizes are pipeline overrides, i.e. constants
+// of the compiled pipeline: D inputs, P outputs, NH hidden layers (1..4) of widths H0..H3 (each
+// 1..MAXW = 32). Every loop that indexes a private array has a trip count that is such a constant
+// *used directly* (not passed as a function argument), so a SIMD driver's compiler can unroll it
+// and keep the array in registers: Mesa's NIR (lavapipe) unrolls such loops up to 32 iterations,
+// after which every private-array index is a constant. A loop over layers with the widths looked
+// up at run time (this kernel's first form) left every hidden vector in per-lane scratch memory,
+// a gather or scatter per access; a bound passed as a function argument already cost 4× in a
+// micro-benchmark. So the layer transitions are spelled out (the NH override removes the unused
+// ones), the θ offsets are override expressions, nothing returns early (invocations past R
+// recompute the last rows and store nothing: an exit on a lane-dependent condition puts the rest
+// under an execution mask) and the only lane-dependent branches guard the stores.
 // Precision: f32, each value a sequential fma chain over the layer's inputs in the twin's order,
 // so the error is that of the layered GEMMs (~sqrt(K)·2^-24 relative).
 //!include "model/mlp_act.wgsl"
 
-const MAXW: u32 = 64u;
-const MAXU: u32 = 128u; // hidden units in all (σ' store)
+const MAXW: u32 = 32u; // widest hidden layer (NIR unrolls loops of up to 32 iterations)
 const ROWS: u32 = 4u; // rows per invocation (the lanes of every vec4)
 
 override D: u32 = 1u;
@@ -34,6 +37,13 @@ override H0: u32 = 1u;
 override H1: u32 = 1u;
 override H2: u32 = 1u;
 override H3: u32 = 1u;
+// θ offsets of the weights of layers 1..4 (a layer's bias follows its weight) and of the output layer
+override W1: u32 = (D + 1u) * H0;
+override W2: u32 = W1 + (H0 + 1u) * H1;
+override W3: u32 = W2 + (H1 + 1u) * H2;
+override W4: u32 = W3 + (H2 + 1u) * H3;
+override WL: u32 = select(select(select(W4, W3, NH == 3u), W2, NH == 2u), W1, NH == 1u);
+override HL: u32 = select(select(select(H3, H2, NH == 3u), H1, NH == 2u), H0, NH == 1u); // last hidden width
 
 struct Params {
   R: u32,      // rows of this call
@@ -47,149 +57,189 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> g: array<f32>;
 
-/** Width of hidden layer l < NH. */
-fn hidden_width(l: u32) -> u32 {
-  switch l {
-    case 0u: { return H0; }
-    case 1u: { return H1; }
-    case 2u: { return H2; }
-    default: { return H3; }
-  }
-}
-/** Inputs and outputs of linear layer l = 0..NH. */
-fn n_in(l: u32) -> u32 { return select(hidden_width(l - 1u), D, l == 0u); }
-fn n_out(l: u32) -> u32 { return select(hidden_width(l), P, l == NH); }
-/** Offset of hidden layer l in the σ' store. */
-fn u_off(l: u32) -> u32 {
-  var o = 0u;
-  for (var j = 0u; j < l; j++) { o += hidden_width(j); }
-  return o;
-}
-/** θ offset of layer l's weight [n_out, n_in] (its bias follows at + n_in·n_out). */
-fn w_off(l: u32) -> u32 {
-  var o = 0u;
-  for (var j = 0u; j < l; j++) { o += (n_in(j) + 1u) * n_out(j); }
-  return o;
-}
+alias Units = array<vec4<f32>, MAXW>; // one vec4 (4 rows) per unit of a layer
 
-/** Input k of rows r0..r0+3 (rows past R repeat row R-1; their results are not stored). */
+/** θ[i] in all four rows. */
+fn wt(i: u32) -> vec4<f32> { return vec4<f32>(theta[i]); }
+
+/** Input k of the invocation's rows r0..r0+3 (rows past R repeat row R-1). */
 fn x4(r0: u32, k: u32) -> vec4<f32> {
   let m = p.R - 1u;
   let b = p.x_off + k;
   return vec4<f32>(x[b + min(r0, m) * D], x[b + min(r0 + 1u, m) * D], x[b + min(r0 + 2u, m) * D], x[b + min(r0 + 3u, m) * D]);
 }
 
-/** Weight θ[w + min(i, n-1)·stride]: index i of a block clamped into the layer (width n). */
-fn wt(w: u32, i: u32, n: u32, stride: u32) -> vec4<f32> {
-  return vec4<f32>(theta[w + min(i, n - 1u) * stride]);
+/** h = σ(z), ds = σ'(z) for all MAXW units (units past a layer's width are never read). */
+fn activate(z: ptr<function, Units>, h: ptr<function, Units>, ds: ptr<function, Units>) {
+  for (var n = 0u; n < MAXW; n++) {
+    let v = (*z)[n];
+    let f0 = act3(v.x);
+    let f1 = act3(v.y);
+    let f2 = act3(v.z);
+    let f3 = act3(v.w);
+    (*h)[n] = vec4<f32>(f0.x, f1.x, f2.x, f3.x);
+    (*ds)[n] = vec4<f32>(f0.y, f1.y, f2.y, f3.y);
+  }
+}
+
+// z = W a + b of hidden layers 1, 2, 3 (weights at W1, W2, W3)
+fn dense1(a: ptr<function, Units>, z: ptr<function, Units>) {
+  for (var n = 0u; n < H1; n++) { (*z)[n] = wt(W1 + H0 * H1 + n); }
+  for (var k = 0u; k < H0; k++) {
+    let v = (*a)[k];
+    for (var n = 0u; n < H1; n++) { (*z)[n] = fma(wt(W1 + n * H0 + k), v, (*z)[n]); }
+  }
+}
+fn dense2(a: ptr<function, Units>, z: ptr<function, Units>) {
+  for (var n = 0u; n < H2; n++) { (*z)[n] = wt(W2 + H1 * H2 + n); }
+  for (var k = 0u; k < H1; k++) {
+    let v = (*a)[k];
+    for (var n = 0u; n < H2; n++) { (*z)[n] = fma(wt(W2 + n * H1 + k), v, (*z)[n]); }
+  }
+}
+fn dense3(a: ptr<function, Units>, z: ptr<function, Units>) {
+  for (var n = 0u; n < H3; n++) { (*z)[n] = wt(W3 + H2 * H3 + n); }
+  for (var k = 0u; k < H2; k++) {
+    let v = (*a)[k];
+    for (var n = 0u; n < H3; n++) { (*z)[n] = fma(wt(W3 + n * H2 + k), v, (*z)[n]); }
+  }
+}
+
+/**
+ * Output layer from the last hidden layer (h, its σ' in ds): stores y of the invocation's rows and
+ * seeds the backward, δ^c = σ'(z) ⊙ W_out[c, :] for c = 0 (dE) and 1 (dP).
+ */
+fn head(h: ptr<function, Units>, ds: ptr<function, Units>, dE: ptr<function, Units>, dP: ptr<function, Units>, r0: u32, rows: u32) {
+  for (var c = 0u; c < P; c++) {
+    var s = wt(WL + HL * P + c);
+    for (var k = 0u; k < HL; k++) { s = fma(wt(WL + c * HL + k), (*h)[k], s); }
+    for (var i = 0u; i < ROWS; i++) {
+      if (i < rows) { y[(r0 + i) * P + c] = s[i]; }
+    }
+  }
+  for (var k = 0u; k < HL; k++) {
+    (*dE)[k] = (*ds)[k] * theta[WL + k];
+    (*dP)[k] = (*ds)[k] * theta[WL + HL + k];
+  }
+}
+
+// backward through hidden layers 3, 2, 1 for both channels: e^c = W_lᵀ δ_l^c, then
+// δ_{l-1}^c = σ'(z_{l-1}) ⊙ e^c written over dE/dP (ds = σ' of layer l-1)
+fn back3(dE: ptr<function, Units>, dP: ptr<function, Units>, ds: ptr<function, Units>) {
+  var eE = Units();
+  var eP = Units();
+  for (var n = 0u; n < H3; n++) {
+    let vE = (*dE)[n];
+    let vP = (*dP)[n];
+    for (var k = 0u; k < H2; k++) {
+      let wv = wt(W3 + n * H2 + k);
+      eE[k] = fma(wv, vE, eE[k]);
+      eP[k] = fma(wv, vP, eP[k]);
+    }
+  }
+  for (var k = 0u; k < H2; k++) {
+    (*dE)[k] = (*ds)[k] * eE[k];
+    (*dP)[k] = (*ds)[k] * eP[k];
+  }
+}
+fn back2(dE: ptr<function, Units>, dP: ptr<function, Units>, ds: ptr<function, Units>) {
+  var eE = Units();
+  var eP = Units();
+  for (var n = 0u; n < H2; n++) {
+    let vE = (*dE)[n];
+    let vP = (*dP)[n];
+    for (var k = 0u; k < H1; k++) {
+      let wv = wt(W2 + n * H1 + k);
+      eE[k] = fma(wv, vE, eE[k]);
+      eP[k] = fma(wv, vP, eP[k]);
+    }
+  }
+  for (var k = 0u; k < H1; k++) {
+    (*dE)[k] = (*ds)[k] * eE[k];
+    (*dP)[k] = (*ds)[k] * eP[k];
+  }
+}
+fn back1(dE: ptr<function, Units>, dP: ptr<function, Units>, ds: ptr<function, Units>) {
+  var eE = Units();
+  var eP = Units();
+  for (var n = 0u; n < H1; n++) {
+    let vE = (*dE)[n];
+    let vP = (*dP)[n];
+    for (var k = 0u; k < H0; k++) {
+      let wv = wt(W1 + n * H0 + k);
+      eE[k] = fma(wv, vE, eE[k]);
+      eP[k] = fma(wv, vP, eP[k]);
+    }
+  }
+  for (var k = 0u; k < H0; k++) {
+    (*dE)[k] = (*ds)[k] * eE[k];
+    (*dP)[k] = (*ds)[k] * eP[k];
+  }
 }
 
 @compute @workgroup_size(64) // = the WG of grid() in src/model/descriptor-gpu.ts (host 2-D dispatch)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r0 = ROWS * (gid.x + gid.y * p.gridX);
-  if (r0 >= p.R) { return; }
-  // every vector holds rows r0..r0+3 (vec4 lanes); arrays are indexed by unit
-  var ds: array<vec4<f32>, MAXU>;              // σ'(z_l) of every hidden layer, at u_off(l)
-  var h: array<vec4<f32>, MAXW>;                // activations of the previous layer
-  var acc: array<vec4<f32>, MAXW>;              // outputs of the current layer
+  // no early return (see the header): invocations past R recompute the last full block of rows
+  let q = ROWS * (gid.x + gid.y * p.gridX);
+  let r0 = min(q, ROWS * ((p.R - 1u) / ROWS));
+  let rows = select(0u, min(ROWS, p.R - r0), q < p.R); // rows this invocation stores
 
-  // forward: dot products in blocks of 4 outputs (stores past N land in the padding, N ≤ MAXW);
-  // layer 0 reads x from storage
-  for (var l = 0u; l <= NH; l++) {
-    let K = n_in(l);
-    let N = n_out(l);
-    let w = w_off(l);
-    let b = w + K * N;
-    for (var n0 = 0u; n0 < N; n0 += 4u) {
-      var s0 = wt(b, n0, N, 1u);
-      var s1 = wt(b, n0 + 1u, N, 1u);
-      var s2 = wt(b, n0 + 2u, N, 1u);
-      var s3 = wt(b, n0 + 3u, N, 1u);
-      for (var k = 0u; k < K; k++) {
-        var a: vec4<f32>;
-        if (l == 0u) { a = x4(r0, k); } else { a = h[k]; }
-        s0 = fma(wt(w + k, n0, N, K), a, s0);
-        s1 = fma(wt(w + k, n0 + 1u, N, K), a, s1);
-        s2 = fma(wt(w + k, n0 + 2u, N, K), a, s2);
-        s3 = fma(wt(w + k, n0 + 3u, N, K), a, s3);
-      }
-      acc[n0] = s0;
-      acc[n0 + 1u] = s1;
-      acc[n0 + 2u] = s2;
-      acc[n0 + 3u] = s3;
-    }
-    if (l == NH) { break; }
-    for (var n = 0u; n < N; n++) {
-      var hv: vec4<f32>;
-      var dv: vec4<f32>;
-      for (var i = 0u; i < ROWS; i++) {
-        let f = act3(acc[n][i]);
-        hv[i] = f.x;
-        dv[i] = f.y;
-      }
-      h[n] = hv;
-      ds[u_off(l) + n] = dv;
-    }
+  var z = Units();
+  var h0 = Units();
+  var d0 = Units();
+  // layer 0 reads x from storage: one gather of the 4 rows per input, fed to all H0 outputs
+  for (var n = 0u; n < H0; n++) { z[n] = wt(D * H0 + n); }
+  for (var k = 0u; k < D; k++) {
+    let v = x4(r0, k);
+    for (var n = 0u; n < H0; n++) { z[n] = fma(wt(n * D + k), v, z[n]); }
   }
-  let rows = min(ROWS, p.R - r0);
-  for (var i = 0u; i < rows; i++) {
-    for (var c = 0u; c < P; c++) { y[(r0 + i) * P + c] = acc[c][i]; }
-  }
+  activate(&z, &h0, &d0);
 
-  // backward, both channels; δ of the last hidden layer from the output weight's rows 0 and 1
-  var dE: array<vec4<f32>, MAXW>;
-  var dP: array<vec4<f32>, MAXW>;
-  let KL = n_in(NH);
-  let wL = w_off(NH);
-  let uL = u_off(NH - 1u);
-  for (var k = 0u; k < KL; k++) {
-    dE[k] = ds[uL + k] * theta[wL + k];
-    dP[k] = ds[uL + k] * theta[wL + KL + k];
-  }
-  // a^c = W_lᵀ δ_l^c in blocks of 2 inputs k; layer 0 (K = D, any size) writes g^c to storage
-  for (var l = NH; l >= 1u; l--) {
-    let K = n_in(l - 1u);
-    let N = n_out(l - 1u);
-    let w = w_off(l - 1u);
-    for (var k0 = 0u; k0 < K; k0 += 2u) {
-      var e0 = vec4<f32>(0.0);
-      var e1 = e0;
-      var q0 = e0;
-      var q1 = e0;
-      for (var n = 0u; n < N; n++) {
-        let w0 = wt(w + n * K, k0, K, 1u);
-        let w1 = wt(w + n * K, k0 + 1u, K, 1u);
-        e0 = fma(w0, dE[n], e0);
-        e1 = fma(w1, dE[n], e1);
-        q0 = fma(w0, dP[n], q0);
-        q1 = fma(w1, dP[n], q1);
-      }
-      if (l == 1u) {
-        let two = k0 + 1u < K;
-        for (var i = 0u; i < rows; i++) {
-          let gE = (r0 + i) * D + k0;
-          let gP = p.R * D + gE;
-          g[gE] = e0[i];
-          g[gP] = q0[i];
-          if (two) {
-            g[gE + 1u] = e1[i];
-            g[gP + 1u] = q1[i];
-          }
-        }
+  var dE = Units();
+  var dP = Units();
+  if (NH == 1u) {
+    head(&h0, &d0, &dE, &dP, r0, rows);
+  } else {
+    var h1 = Units();
+    var d1 = Units();
+    dense1(&h0, &z);
+    activate(&z, &h1, &d1);
+    if (NH == 2u) {
+      head(&h1, &d1, &dE, &dP, r0, rows);
+    } else {
+      var h2 = Units();
+      var d2 = Units();
+      dense2(&h1, &z);
+      activate(&z, &h2, &d2);
+      if (NH == 3u) {
+        head(&h2, &d2, &dE, &dP, r0, rows);
       } else {
-        // δ_{l-2} = σ'(z_{l-2}) ⊙ a; dE/dP still hold δ_{l-1}, so it goes to h/acc (free in the
-        // backward) and is copied after the block loop (k0 + 1 < MAXW: K ≤ MAXW, k0 even)
-        let u = u_off(l - 2u) + k0;
-        h[k0] = ds[u] * e0;
-        h[k0 + 1u] = ds[min(u + 1u, MAXU - 1u)] * e1;
-        acc[k0] = ds[u] * q0;
-        acc[k0 + 1u] = ds[min(u + 1u, MAXU - 1u)] * q1;
+        var h3 = Units();
+        var d3 = Units();
+        dense3(&h2, &z);
+        activate(&z, &h3, &d3);
+        head(&h3, &d3, &dE, &dP, r0, rows);
+        back3(&dE, &dP, &d2);
       }
+      back2(&dE, &dP, &d1);
     }
-    if (l > 1u) {
-      for (var k = 0u; k < K; k++) {
-        dE[k] = h[k];
-        dP[k] = acc[k];
+    back1(&dE, &dP, &d0);
+  }
+
+  // g^c = W_0ᵀ δ_0^c (D entries, any D): one scatter of the 4 rows per input and channel
+  for (var k = 0u; k < D; k++) {
+    var eE = vec4<f32>(0.0);
+    var eP = vec4<f32>(0.0);
+    for (var n = 0u; n < H0; n++) {
+      let wv = wt(n * D + k);
+      eE = fma(wv, dE[n], eE);
+      eP = fma(wv, dP[n], eP);
+    }
+    for (var i = 0u; i < ROWS; i++) {
+      if (i < rows) {
+        let gE = (r0 + i) * D + k;
+        g[gE] = eE[i];
+        g[p.R * D + gE] = eP[i];
       }
     }
   }

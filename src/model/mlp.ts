@@ -42,8 +42,9 @@
  * forward and both input-gradient backward passes of a row in ONE invocation (hidden vectors in
  * private arrays, weights broadcast-loaded from θ, no workgroup memory or barriers), one dispatch
  * instead of 2·(#layers)+1 GEMMs; y and G land in the same buffers and layouts, but the z/h stacks
- * are not written. Eligible: 1..FUSED_MAX_LAYERS hidden layers, each ≤ FUSED_MAX_WIDTH wide and
- * ≤ FUSED_MAX_UNITS units in all (private-array sizes of the kernel; D and P are unrestricted).
+ * are not written. Eligible: 1..FUSED_MAX_LAYERS hidden layers, each ≤ FUSED_MAX_WIDTH = 32 wide
+ * (the kernel's private arrays; D and P are unrestricted; 32 is the longest loop Mesa's NIR unrolls,
+ * which keeps the hidden vectors in registers on lavapipe, see the kernel's header).
  * Only encodeInputGrad uses it; forward, energy and double backward stay layered. Choice: option
  * `fused` (true forces it and throws for an ineligible arch, false forces the layered path), else
  * NEQSPIN_MLP_FUSED=1|0 (same meanings), else fused when eligible (FUSED_DEFAULT: measured faster).
@@ -146,10 +147,9 @@ export function resolveGemm(ctx: GpuContext, opts: Pick<MlpGpuOptions, 'gemm'> =
   return ctx.info.software && wideOk ? 'wide' : 'direct';
 }
 
-/** Largest net of the fused input-gradient kernel (its MAXH, MAXW, MAXU). */
+/** Largest net of the fused input-gradient kernel (its 4 spelled-out layers and MAXW). */
 export const FUSED_MAX_LAYERS = 4;
-export const FUSED_MAX_WIDTH = 64;
-export const FUSED_MAX_UNITS = 128;
+export const FUSED_MAX_WIDTH = 32;
 /**
  * Fused is the default for eligible nets: measured on lavapipe (2 shared cores, noisy), small net
  * D = 54, hidden [32, 32], SiLU: input gradient of 16384 rows 46 ms fused vs 74 ms layered (best of
@@ -162,7 +162,7 @@ const FUSED_ROWS = 4; // rows per invocation of mlp_fused.wgsl (its ROWS)
 /** Can shaders/model/mlp_fused.wgsl evaluate this arch's input gradient? */
 export function fusedEligible(arch: MlpArch): boolean {
   const H = arch.hidden;
-  return H.length >= 1 && H.length <= FUSED_MAX_LAYERS && H.every((w) => w <= FUSED_MAX_WIDTH) && H.reduce((a, b) => a + b, 0) <= FUSED_MAX_UNITS;
+  return H.length >= 1 && H.length <= FUSED_MAX_LAYERS && H.every((w) => w <= FUSED_MAX_WIDTH);
 }
 
 /**
@@ -176,7 +176,7 @@ export function resolveFused(arch: MlpArch, opts: Pick<MlpGpuOptions, 'fused'> =
   const ok = fusedEligible(arch);
   if (asked === true && !ok) {
     const name = opts.fused === undefined ? 'NEQSPIN_MLP_FUSED' : 'fused';
-    throw new UserError(`${name}: the fused input gradient needs 1..${FUSED_MAX_LAYERS} hidden layers of width ≤ ${FUSED_MAX_WIDTH}, ≤ ${FUSED_MAX_UNITS} units in all, got hidden [${arch.hidden.join(', ')}]`);
+    throw new UserError(`${name}: the fused input gradient needs 1..${FUSED_MAX_LAYERS} hidden layers of width ≤ ${FUSED_MAX_WIDTH}, got hidden [${arch.hidden.join(', ')}]`);
   }
   return asked ?? (FUSED_DEFAULT && ok);
 }
