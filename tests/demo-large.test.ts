@@ -94,6 +94,16 @@ describe('large-lattice stage', () => {
     expect(() => resolveDemoConfig('default', 0, { negfDevice: 'tpu' })).toThrow(/^--negf-device: /);
     expect(() => resolveDemoConfig('default', 0, { steps: '6' })).toThrow(/^--steps: /);
   });
+
+  it('--every: the training-snapshot interval of long runs; --steps must then fit both intervals', () => {
+    const z = resolveDemoConfig('zhang-chern-2022', 0, { steps: '5000', every: '20' });
+    expect([z.dataset.every, z.dataset.steps, z.compare.steps, z.compare.sampleEvery]).toEqual([20, 5000, 5000, 4]);
+    expect(resolveDemoConfig('zhang-chern-2022', 0, { every: '20' }).dataset.every).toBe(20); // 40 steps
+    expect(() => resolveDemoConfig('default', 0, { every: '0' })).toThrow(/^--every: /);
+    expect(() => resolveDemoConfig('default', 0, { every: '2.5' })).toThrow(/^--every: /);
+    expect(() => resolveDemoConfig('default', 0, { every: '7' })).toThrow(/^--every: 7 does not divide/); // 160 steps
+    expect(() => resolveDemoConfig('zhang-chern-2022', 0, { steps: '5000', every: '30' })).toThrow(/^--steps: must be a positive multiple of 60/);
+  });
 });
 
 describe('PNG lattice maps', () => {

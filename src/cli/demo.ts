@@ -24,6 +24,7 @@ interface DemoFlags {
   negfDevice?: string;
   large?: string;
   steps?: string;
+  every?: string;
   scenario: string;
 }
 
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--negf-device <d>', 'NEGF solver of the training data: cpu (float64) or gpu (f32, batched)')
     .option('--large <LxxLy[xSTEPS]>', 'large-lattice ML-LL size (default 400x256x30 on software adapters, 1024x1024x2000 on GPUs)')
     .option('--steps <n>', 'NEGF-LL steps of every trajectory (training and held-out)')
+    .option('--every <n>', 'steps between training snapshots (fewer snapshots for long runs, e.g. the full preset)')
     .option('--scenario <name>', 'afm-fm: the voltage-driven AFM|FM front; stt: current-driven FM wall, single vs two potentials (docs/demo-stt.md)', 'afm-fm')
     .action(async (o: DemoFlags, cmd: Command) => {
       if (!/^\s*\d+\s*$/.test(o.seed) || !Number.isSafeInteger(Number(o.seed))) throw new UserError(`--seed: must be a non-negative integer, got '${o.seed}'`);
@@ -58,7 +60,7 @@ export function register(program: Command): void {
 
 /** `--scenario stt`: src/demo/stt.ts (the AFM|FM-only flags are refused). */
 async function runStt(o: DemoFlags, opts: Parameters<typeof runSttDemo>[2]): Promise<void> {
-  for (const [flag, v] of [['--preset', o.preset], ['--negf-device', o.negfDevice], ['--large', o.large], ['--steps', o.steps]] as const) {
+  for (const [flag, v] of [['--preset', o.preset], ['--negf-device', o.negfDevice], ['--large', o.large], ['--steps', o.steps], ['--every', o.every]] as const) {
     if (v !== undefined) throw new UserError(`${flag}: not an option of --scenario stt`);
   }
   const m = (await runSttDemo(o.out, sttConfig(o.quick ? 'quick' : 'default', Number(o.seed)), opts))!;

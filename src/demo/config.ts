@@ -146,6 +146,8 @@ export interface DemoOverrides {
   large?: string;
   /** NEGF-LL steps of every trajectory (training and held-out) */
   steps?: string;
+  /** snapshot interval of the training data (steps); long runs train on fewer snapshots */
+  every?: string;
 }
 
 /** `demoConfig(name, seed)` with command-line overrides; bad values throw a UserError naming the flag. */
@@ -155,10 +157,19 @@ export function resolveDemoConfig(name: DemoConfigName, seed: number, o: DemoOve
     if (o.negfDevice !== 'cpu' && o.negfDevice !== 'gpu') throw new UserError(`--negf-device: must be cpu or gpu, got '${o.negfDevice}'`);
     c.negfDevice = o.negfDevice;
   }
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  const lcm = () => (c.compare.sampleEvery * c.dataset.every) / gcd(c.compare.sampleEvery, c.dataset.every);
+  if (o.every !== undefined) {
+    const n = Number(o.every);
+    if (!/^\s*\d+\s*$/.test(o.every) || !(n > 0)) throw new UserError(`--every: must be a positive integer (steps between training snapshots), got '${o.every}'`);
+    c.dataset.every = n;
+    if (o.steps === undefined && c.dataset.steps % lcm() !== 0) {
+      throw new UserError(`--every: ${n} does not divide the run into whole sample intervals (${c.dataset.steps} steps, wall samples every ${c.compare.sampleEvery}); pass --steps as a multiple of ${lcm()}`);
+    }
+  }
   if (o.steps !== undefined) {
     const n = Number(o.steps);
-    const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
-    const q = (c.compare.sampleEvery * c.dataset.every) / gcd(c.compare.sampleEvery, c.dataset.every);
+    const q = lcm();
     if (!/^\s*\d+\s*$/.test(o.steps) || !(n > 0) || n % q !== 0) throw new UserError(`--steps: must be a positive multiple of ${q} (sample intervals), got '${o.steps}'`);
     c.dataset.steps = n;
     c.compare.steps = n;
