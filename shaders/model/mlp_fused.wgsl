@@ -18,8 +18,8 @@
 // and keep the array in registers: Mesa's NIR (lavapipe) unrolls such loops up to 32 iterations,
 // after which every private-array index is a constant. A loop over layers with the widths looked
 // up at run time (this kernel's first form) left every hidden vector in per-lane scratch memory,
-// a gather or scatter per access; a bound passed as a function argument already cost 4× in a
-// micro-benchmark. So the layer transitions are spelled out (the NH override removes the unused
+// a gather or scatter per access; a bound passed as a function argument cost 3-3.5× in a
+// micro-benchmark (shaders/README.md rule 12). So the layer transitions are spelled out (the NH override removes the unused
 // ones), the θ offsets are override expressions, nothing returns early (invocations past R
 // recompute the last rows and store nothing: an exit on a lane-dependent condition puts the rest
 // under an execution mask) and the only lane-dependent branches guard the stores.
