@@ -272,18 +272,7 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   let slot = b * prm.P + p;
   let MM = M * M;
   let base = slot * prm.slotStride;
-  // scratch blocks of this slot
-  let oGL = base;                    // g^L_x, x = 0..Lx-1
-  let oNL = base + Lx * MM;          // n^L_x
-  let oGR = base + 2u * Lx * MM;     // g^R_{x+1}
-  let oNR = oGR + MM;                // n^R_{x+1}
-  let oGamL = oNR + MM;
-  let oGamR = oGamL + MM;
-  let oT = oGamR + MM;
-  let oAR = oT + MM;                 // (A_R)_xx
-  let oG = oAR + MM;                 // G_xx, ping-pong pair (x even, x odd)
-  let oAL = oG + 2u * MM;            // (A_L)_xx, ping-pong pair
-  let oXH = oAL + 2u * MM;           // ^+ of the block inverted last
+  let o = slot_layout(base, MM);
 
   // energies of this lane, one after the other (the scratch is reused)
   for (var kk = p; kk < prm.nE; kk += prm.P) {
@@ -299,54 +288,41 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     let u = -prm.t;
     let t2 = prm.t * prm.t;
     for (var lead = 0u; lead < 2u; lead++) {
-      if ((flags & (2u << lead)) != 0u) { store_gamma(select(oGamL, oGamR, lead == 1u), lead, k); }
+      if ((flags & (2u << lead)) != 0u) { store_gamma(select(o.GamL, o.GamR, lead == 1u), lead, k); }
     }
 
     for (var st = 0u; st < 3u * Lx - 1u; st++) {
-      let step = sweep_step(st);
-      let x = step.x;
-      let kind = step.y;
-      let first = x == 0u;
-      let last = x == Lx - 1u;
-      let oGx = oG + (x % 2u) * MM;        // G_xx
-      let oGp = oG + (1u - x % 2u) * MM;   // G_{x+1,x+1}
-      let oALx = oAL + (x % 2u) * MM;
-      let oALp = oAL + (1u - x % 2u) * MM;
+      let s = sweep_step(st, o, MM);
       // the block: D_x - u^2 g^L_{x-1} (L, G) - u^2 g^R_{x+1} (G, R)
-      build_block(b, k, x, z, oGL + (x - 1u) * MM, kind != KIND_R && !first, oGR, kind != KIND_L && !last);
+      build_block(b, k, s.x, z, o.GL + (s.x - 1u) * MM, s.withL, o.GR, s.withR);
       invert_wa();
-      var dst = oGR;
-      if (kind == KIND_L) { dst = oGL + x * MM; }
-      if (kind == KIND_G) { dst = oGx; }
-      store_wa(dst, oXH);
+      store_wa(s.dst, o.XH);
       // sub-steps q: 0 accumulate G_xx; 1 left sandwich; 2 right sandwich (X W X^+) with
       // W^L_x = Gamma_L d_x0 + u^2 n^L_{x-1}, W^R_x = Gamma_R d_{x,Lx-1} + u^2 n^R_{x+1}
       for (var q = 0u; q < 3u; q++) {
-        let isL = q == 1u && kind != KIND_R;
-        let isR = q == 2u && kind != KIND_L;
-        if ((q == 0u && kind == KIND_G && needG) || (isL && needL) || (isR && needR)) {
-          var tgt = oGx;
+        let isL = q == 1u && s.kind != KIND_R;
+        let isR = q == 2u && s.kind != KIND_L;
+        if ((q == 0u && s.kind == KIND_G && needG) || (isL && needL) || (isR && needR)) {
+          var tgt = s.Gx;
           if (q > 0u) {
-            var w = select(oNL + (x - 1u) * MM, oGamL, first);
-            var ws = select(t2, 1.0, first);
+            var w = select(o.NL + (s.x - 1u) * MM, o.GamL, s.first);
+            var ws = select(t2, 1.0, s.first);
             if (isR) {
-              w = select(oNR, oGamR, last);
-              ws = select(t2, 1.0, last);
+              w = select(o.NR, o.GamR, s.last);
+              ws = select(t2, 1.0, s.last);
             }
-            tgt = oNR;
-            if (kind == KIND_L) { tgt = oNL + x * MM; }
-            if (kind == KIND_G) { tgt = select(oAR, oALx, isL); }
-            for (var h = 0u; h < 2u; h++) {   // oT = ws X W, then tgt = oT X^+
-              matmul(select(oT, tgt, h == 1u), select(dst, oT, h == 1u), select(w, oXH, h == 1u), select(ws, 1.0, h == 1u));
+            tgt = sandwich_target(s, o, MM, isL);
+            for (var h = 0u; h < 2u; h++) {   // T = ws X W, then tgt = T X^+
+              matmul(select(o.T, tgt, h == 1u), select(s.dst, o.T, h == 1u), select(w, o.XH, h == 1u), select(ws, 1.0, h == 1u));
             }
           }
-          if (kind == KIND_G) {
-            put_diag(out0, q, x, tgt);
-            if (q > 0u && !last) {
+          if (s.kind == KIND_G) {
+            put_diag(out0, q, s.x, tgt);
+            if (q > 0u && !s.last) {
               // (A_L)_{x+1,x} = u [G_{x+1,x+1} n^L_x + (A_L)_{x+1,x+1} g^L_x^+]
               // (A_R)_{x+1,x} = u [n^R_{x+1} G_xx^+ + g^R_{x+1} (A_R)_xx]
-              put_bond(out0 + 12u * N + 8u * x + 4u * (q - 1u), select(oNR, oGp, isL), select(oGx, oNL + x * MM, isL), !isL,
-                       select(oGR, oALp, isL), select(oAR, oGL + x * MM, isL), isL, u);
+              put_bond(out0 + 12u * N + 8u * s.x + 4u * (q - 1u), select(o.NR, s.Gp, isL), select(s.Gx, o.NL + s.x * MM, isL), !isL,
+                       select(o.GR, s.ALp, isL), select(o.AR, o.GL + s.x * MM, isL), isL, u);
             }
           }
         }

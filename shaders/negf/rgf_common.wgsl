@@ -33,11 +33,63 @@ const KIND_L = 0u;
 const KIND_G = 1u;
 const KIND_R = 2u;
 
-// (x, kind) of step st
-fn sweep_step(st: u32) -> vec2<u32> {
-  if (st < prm.Lx) { return vec2<u32>(st, KIND_L); }
-  let r = st - prm.Lx;
-  return vec2<u32>(prm.Lx - 1u - r / 2u, select(KIND_R, KIND_G, r % 2u == 0u));
+// Scratch blocks of one slot as element offsets (M*M elements each) from the slot's first element
+// `base`: g^L_x and n^L_x for x = 0..Lx-1, g^R_{x+1}, n^R_{x+1}, Gamma_L, Gamma_R, a product T,
+// (A_R)_xx, the ping-pong pairs G_xx and (A_L)_xx (x even, x odd), X^+ of the block inverted last:
+// 2*Lx + 11 blocks, the host's slotStride. The lane kernel keeps Gamma, T and X^+ in registers
+// and leaves their blocks unused.
+struct Layout {
+  GL: u32, NL: u32, GR: u32, NR: u32, GamL: u32, GamR: u32, T: u32, AR: u32, G: u32, AL: u32, XH: u32,
+}
+
+fn slot_layout(base: u32, MM: u32) -> Layout {
+  let NL = base + prm.Lx * MM;
+  let GR = NL + prm.Lx * MM;
+  let AR = GR + 5u * MM;
+  let G = AR + MM;
+  let AL = G + 2u * MM;
+  return Layout(base, NL, GR, GR + MM, GR + 2u * MM, GR + 3u * MM, GR + 4u * MM, AR, G, AL, AL + 2u * MM);
+}
+
+// Step st of the sweep and the blocks it touches in layout o.
+struct Step {
+  x: u32,
+  kind: u32,
+  first: bool,   // x == 0
+  last: bool,    // x == Lx - 1
+  withL: bool,   // the block has the -u^2 g^L_{x-1} term (steps L, G; x > 0)
+  withR: bool,   // the block has the -u^2 g^R_{x+1} term (steps G, R; x < Lx - 1)
+  Gx: u32,       // G_xx
+  Gp: u32,       // G_{x+1,x+1}
+  ALx: u32,      // (A_L)_xx
+  ALp: u32,      // (A_L)_{x+1,x+1}
+  dst: u32,      // where the inverted block X goes: g^L_x (L), G_xx (G), g^R (R)
+}
+
+fn sweep_step(st: u32, o: Layout, MM: u32) -> Step {
+  var x = st;
+  var kind = KIND_L;
+  if (st >= prm.Lx) {
+    let r = st - prm.Lx;
+    x = prm.Lx - 1u - r / 2u;
+    kind = select(KIND_R, KIND_G, r % 2u == 0u);
+  }
+  let first = x == 0u;
+  let last = x == prm.Lx - 1u;
+  let cur = (x % 2u) * MM;        // the ping-pong block of x
+  let nxt = (1u - x % 2u) * MM;    // that of x + 1
+  var dst = o.GR;
+  if (kind == KIND_L) { dst = o.GL + x * MM; }
+  if (kind == KIND_G) { dst = o.G + cur; }
+  return Step(x, kind, first, last, kind != KIND_R && !first, kind != KIND_L && !last, o.G + cur, o.G + nxt, o.AL + cur, o.AL + nxt, dst);
+}
+
+// Target of the left (isL) or right sandwich X W X^+ of step s: n^L_x (L), n^R (R), and at a G
+// step (A_L)_xx or (A_R)_xx.
+fn sandwich_target(s: Step, o: Layout, MM: u32, isL: bool) -> u32 {
+  if (s.kind == KIND_L) { return o.NL + s.x * MM; }
+  if (s.kind == KIND_G) { return select(o.AR, s.ALx, isL); }
+  return o.NR;
 }
 
 // element (i, j) of Gamma = i (Sigma - Sigma^+) of lead `lead` (0 L, 1 R) at energy k

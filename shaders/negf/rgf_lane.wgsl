@@ -231,14 +231,7 @@ fn sweep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) w
   let MM = M * M;
   nSlots = prm.nB * prm.P;
   slot = b * prm.P + p;
-  // scratch blocks of this slot (element offsets; layout of rgf.wgsl, its Gamma and X^+ blocks unused)
-  let oGL = 0u;                      // g^L_x, x = 0..Lx-1
-  let oNL = Lx * MM;                 // n^L_x
-  let oGR = 2u * Lx * MM;            // g^R_{x+1}
-  let oNR = oGR + MM;                // n^R_{x+1}
-  let oAR = oNR + 4u * MM;           // (A_R)_xx
-  let oG = oAR + MM;                 // G_xx, ping-pong pair (x even, x odd)
-  let oAL = oG + 2u * MM;            // (A_L)_xx, ping-pong pair
+  let o = slot_layout(0u, MM);         // element offsets (the slots are interleaved: load_blk/store_blk)
 
   var wa = array<vec2<f32>, LMM>();  // the block inverted last (X)
   var wb = array<vec2<f32>, LMM>();  // W of a sandwich
@@ -264,48 +257,35 @@ fn sweep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) w
     let t2 = prm.t * prm.t;
 
     for (var st = 0u; st < 3u * Lx - 1u; st++) {
-      let step = sweep_step(st);
-      let x = step.x;
-      let kind = step.y;
-      let first = x == 0u;
-      let last = x == Lx - 1u;
-      let oGx = oG + (x % 2u) * MM;        // G_xx
-      let oGp = oG + (1u - x % 2u) * MM;   // G_{x+1,x+1}
-      let oALx = oAL + (x % 2u) * MM;
-      let oALp = oAL + (1u - x % 2u) * MM;
-      build_block(&wa, b, k, x, z, oGL + (x - 1u) * MM, kind != KIND_R && !first, oGR, kind != KIND_L && !last);
+      let s = sweep_step(st, o, MM);
+      build_block(&wa, b, k, s.x, z, o.GL + (s.x - 1u) * MM, s.withL, o.GR, s.withR);
       invert(&wa);
-      var dst = oGR;
-      if (kind == KIND_L) { dst = oGL + x * MM; }
-      if (kind == KIND_G) { dst = oGx; }
-      store_blk(dst, &wa);
-      if (kind == KIND_G && needG) { put_diag(out0, 0u, x, &wa); }
+      store_blk(s.dst, &wa);
+      if (s.kind == KIND_G && needG) { put_diag(out0, 0u, s.x, &wa); }
       // sub-steps q: 1 left sandwich, 2 right sandwich (X W X^+) with
       // W^L_x = Gamma_L d_x0 + u^2 n^L_{x-1}, W^R_x = Gamma_R d_{x,Lx-1} + u^2 n^R_{x+1}
       for (var q = 1u; q < 3u; q++) {
-        let isL = q == 1u && kind != KIND_R;
-        let isR = q == 2u && kind != KIND_L;
+        let isL = q == 1u && s.kind != KIND_R;
+        let isR = q == 2u && s.kind != KIND_L;
         if ((isL && needL) || (isR && needR)) {
-          var edge = first;
-          var w = oNL + (x - 1u) * MM;
+          var edge = s.first;
+          var w = o.NL + (s.x - 1u) * MM;
           if (isR) {
-            edge = last;
-            w = oNR;
+            edge = s.last;
+            w = o.NR;
           }
           if (edge) { load_gamma(&wb, select(0u, 1u, isR), k); } else { load_blk(&wb, w); }
           matmul(&wt, &wa, &wb, false, select(t2, 1.0, edge));
           matmul(&wc, &wt, &wa, true, 1.0);
-          var tgt = oNR;
-          if (kind == KIND_L) { tgt = oNL + x * MM; }
-          if (kind == KIND_G) { tgt = select(oAR, oALx, isL); }
+          let tgt = sandwich_target(s, o, MM, isL);
           store_blk(tgt, &wc);
-          if (kind == KIND_G) {
-            put_diag(out0, q, x, &wc);
-            if (!last) {
+          if (s.kind == KIND_G) {
+            put_diag(out0, q, s.x, &wc);
+            if (!s.last) {
               // (A_L)_{x+1,x} = u [G_{x+1,x+1} n^L_x + (A_L)_{x+1,x+1} g^L_x^+]
               // (A_R)_{x+1,x} = u [n^R_{x+1} G_xx^+ + g^R_{x+1} (A_R)_xx]
-              put_bond(out0 + 12u * N + 8u * x + 4u * (q - 1u), select(oNR, oGp, isL), select(oGx, oNL + x * MM, isL), !isL,
-                       select(oGR, oALp, isL), select(oAR, oGL + x * MM, isL), isL, u);
+              put_bond(out0 + 12u * N + 8u * s.x + 4u * (q - 1u), select(o.NR, s.Gp, isL), select(s.Gx, o.NL + s.x * MM, isL), !isL,
+                       select(o.GR, s.ALp, isL), select(o.AR, o.GL + s.x * MM, isL), isL, u);
             }
           }
         }
