@@ -106,4 +106,8 @@ describe('MlField lattice checks', () => {
     const { err } = await compare(model, { Lx: 9, Ly: 5, periodicY: true }, undefined, true);
     expect(err).toBeLessThan(1e-4);
   });
+  it('a neighbourhood beyond the slot kernel (rc 7: 149 slots > 128) is refused naming descriptor.rc', async () => {
+    const model = randomFieldModel({ lattice: { Lx: 16, Ly: 16, periodicY: true }, descriptor: { rc: 7, rp: 1, lead: { kind: 'column' } }, hidden: [4] });
+    await expect(MlField.create(ctx, model, new Lattice({ Lx: 16, Ly: 16, periodicY: true }))).rejects.toThrow(/^descriptor\.rc: 149 slots/);
+  });
 });
