@@ -19,7 +19,7 @@ import { neighbourCorrelation } from '../src/lattice/observables.js';
 import { DescriptorLayout, descriptorPreset } from '../src/model/descriptor.js';
 import { demoConfig, resolveDemoConfig, type DemoConfig } from '../src/demo/config.js';
 import { autoLarge, checkLargeConfig, largeFor, largeInitialState, largeSnapshotSteps, type LargeConfig } from '../src/demo/large.js';
-import { initialState, runDemo } from '../src/demo/run.js';
+import { demoTrainConfig, initialState, runDemo } from '../src/demo/run.js';
 import { encodePng, latticePng } from '../src/io/png.js';
 import { parseAuthorsDat } from '../src/io/authors-dat.js';
 import { readDataset } from '../src/io/dataset.js';
@@ -104,6 +104,18 @@ describe('large-lattice stage', () => {
     expect(() => resolveDemoConfig('default', 0, { every: '7' })).toThrow(/^--every: 7 does not divide/); // 160 steps
     expect(() => resolveDemoConfig('zhang-chern-2022', 0, { steps: '5000', every: '30' })).toThrow(/^--steps: must be a positive multiple of 60/);
   });
+
+  it('--potentials: E alone (Φ ≡ 0) by default at muL = muR, both on request; bad values name the flag', () => {
+    for (const name of ['default', 'quick', 'zhang-chern-2022'] as const) {
+      const c = demoConfig(name, 0);
+      expect(c.train.potentials).toBe('E');
+      expect([demoTrainConfig(c).useE, demoTrainConfig(c).useP]).toEqual([true, false]);
+    }
+    const two = resolveDemoConfig('default', 0, { potentials: 'two' });
+    expect([demoTrainConfig(two).useE, demoTrainConfig(two).useP]).toEqual([true, true]);
+    expect(resolveDemoConfig('default', 0, { potentials: 'e' }).train.potentials).toBe('E');
+    expect(() => resolveDemoConfig('default', 0, { potentials: 'phi' })).toThrow(/^--potentials: /);
+  });
 });
 
 describe('PNG lattice maps', () => {
@@ -176,7 +188,7 @@ describe('stage 1 on the GPU NEGF solver', () => {
     const base = demoConfig('quick', 0);
     const tiny = (negfDevice: 'cpu' | 'gpu'): DemoConfig => ({
       ...base, negfDevice, mu: [-3.5],
-      dataset: { trajectories: 1, steps: 6, every: 3 }, compare: { steps: 6, sampleEvery: 3, snapshots: 2 },
+      dataset: { trajectories: 1, steps: 6, every: 3 }, compare: { steps: 6, sampleEvery: 3, snapshots: 2, realisations: 1 },
     });
     const data = async (d: 'cpu' | 'gpu') => {
       const out = join(root, `stage1-${d}`);

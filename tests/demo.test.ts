@@ -11,8 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
-import { demoConfig } from '../src/demo/config.js';
-import { runDemo, textureSteps } from '../src/demo/run.js';
+import { demoConfig, trajectorySeed } from '../src/demo/config.js';
+import { readTrace, runDemo, textureSteps } from '../src/demo/run.js';
 import { wallVelocity, type DemoMetrics } from '../src/demo/report.js';
 import { latticeMapsSvg, linePlotSvg } from '../src/demo/svg.js';
 
@@ -43,6 +43,28 @@ describe('neqspin demo', () => {
       expect(p.wallPosition.steps.at(-1)).toBe(c.compare.steps);
       // both runs start from the same state: no error at t = 0
       expect(p.wallPosition.error[0]).toBeLessThan(1e-5);
+      // ML velocity: mean over the noise realisations, the first being the paired run
+      const v = p.velocity;
+      expect(v.mlRealisations).toHaveLength(c.compare.realisations);
+      expect(v.mlRealisations[0]).toBe(v.paired.ml);
+      // JSON wrote NaN (a realisation whose front left the fit window) as null: then the mean is NaN too
+      const each = v.mlRealisations.map((x) => x ?? NaN);
+      if (each.some(Number.isNaN)) expect([v.ml, v.ratio]).toEqual([null, null]);
+      else {
+        expect(v.ml).toBeCloseTo(each.reduce((a, b) => a + b, 0) / each.length, 12);
+        expect(v.ratio).toBeCloseTo(v.ml / v.negf, 12);
+      }
+    }
+    // the realisations share the initial state (x at step 0) but not the noise (the traces differ)
+    for (const [m, mu] of c.mu.entries()) {
+      const tr = readTrace(join(first, `ml-mu${m}.json`));
+      const seeds = tr.realisations!.map((q) => q.seed);
+      expect(seeds[0], `μ = ${mu}`).toBe(trajectorySeed(c, m, c.dataset.trajectories));
+      expect(new Set(seeds).size).toBe(c.compare.realisations);
+      expect(tr.realisations![0].x).toEqual(tr.x);
+      const [a, b] = tr.realisations!.map((q) => q.x);
+      expect(b[0]).toBe(a[0]);
+      expect(a.some((x, k) => x !== b[k] && Number.isFinite(x))).toBe(true);
     }
     for (const v of [m.timing.negfSecondsPerStep, m.timing.mlSecondsPerStep, m.timing.speedup]) expect(v).toBeGreaterThan(0);
     const md = readFileSync(join(first, 'report.md'), 'utf8');
@@ -73,6 +95,8 @@ describe('neqspin demo', () => {
       ['demo', '--preset', 'zhang-chern-2022', '--quick', '--out', join(root, 'bad4')],
       ['demo', '--quick', '--negf-device', 'tpu', '--out', join(root, 'bad5')],
       ['demo', '--quick', '--large', '10x10', '--out', join(root, 'bad6')],
+      ['demo', '--quick', '--potentials', 'phi', '--out', join(root, 'bad7')],
+      ['demo', '--scenario', 'stt', '--potentials', 'two', '--out', join(root, 'bad8')],
       ['demo', '--quick', '--out', first],
     ]) {
       const r = await run(['-q', ...args]);

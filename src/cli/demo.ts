@@ -1,6 +1,6 @@
 /**
  * `neqspin demo`: the Zhang & Chern voltage-driven AFM|FM front end to end (src/demo/run.ts):
- * NEGF-LL trajectories → two-potential models → ML-LL vs NEGF-LL from held-out states → report
+ * NEGF-LL trajectories → potential models (E alone by default, `--potentials two` for E and Φ) → ML-LL vs NEGF-LL from held-out states → report
  * (report.md, figures/*.svg, metrics.json) in `--out` (default demo-out). `--quick` runs the tiny
  * configuration used by the tests; `--preset zhang-chern-2022` the full 32×24 set-up from the authors'
  * c0.dat with GPU NEGF; `--negf-device`, `--steps`, `--large` override parts of a configuration
@@ -25,13 +25,14 @@ interface DemoFlags {
   large?: string;
   steps?: string;
   every?: string;
+  potentials?: string;
   scenario: string;
 }
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('voltage-driven AFM|FM front: NEGF-LL data, two-potential model, ML-LL vs NEGF-LL, report')
+    .description('voltage-driven AFM|FM front: NEGF-LL data, potential model, ML-LL vs NEGF-LL, report')
     .option('--out <dir>', 'output folder (built as <dir>.partial/, renamed when complete)', 'demo-out')
     .option('--seed <n>', 'base seed (initial-state tilts, thermal noise, training)', '0')
     .option('--resume', 'continue a killed run from <out>.partial/')
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--large <LxxLy[xSTEPS]>', 'large-lattice ML-LL size (default 400x256x30 on software adapters, 1024x1024x2000 on GPUs)')
     .option('--steps <n>', 'NEGF-LL steps of every trajectory (training and held-out)')
     .option('--every <n>', 'steps between training snapshots (fewer snapshots for long runs, e.g. the full preset)')
+    .option('--potentials <p>', 'E: conservative potential alone, Φ ≡ 0 (default; exact at muL = muR); two: E and Φ (docs/demo.md)')
     .option('--scenario <name>', 'afm-fm: the voltage-driven AFM|FM front; stt: current-driven FM wall, single vs two potentials (docs/demo-stt.md)', 'afm-fm')
     .action(async (o: DemoFlags, cmd: Command) => {
       if (!/^\s*\d+\s*$/.test(o.seed) || !Number.isSafeInteger(Number(o.seed))) throw new UserError(`--seed: must be a non-negative integer, got '${o.seed}'`);
@@ -60,7 +62,7 @@ export function register(program: Command): void {
 
 /** `--scenario stt`: src/demo/stt.ts (the AFM|FM-only flags are refused). */
 async function runStt(o: DemoFlags, opts: Parameters<typeof runSttDemo>[2]): Promise<void> {
-  for (const [flag, v] of [['--preset', o.preset], ['--negf-device', o.negfDevice], ['--large', o.large], ['--steps', o.steps], ['--every', o.every]] as const) {
+  for (const [flag, v] of [['--preset', o.preset], ['--negf-device', o.negfDevice], ['--large', o.large], ['--steps', o.steps], ['--every', o.every], ['--potentials', o.potentials]] as const) {
     if (v !== undefined) throw new UserError(`${flag}: not an option of --scenario stt`);
   }
   const m = (await runSttDemo(o.out, sttConfig(o.quick ? 'quick' : 'default', Number(o.seed)), opts))!;

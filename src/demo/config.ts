@@ -23,9 +23,13 @@
  *
  * Seeds: every NEGF-LL trajectory (training or held-out) has its own seed, used both for the
  * tilt of its initial state and for its thermal noise: `seed + m·stride + k` for μ index m and
- * trajectory k (k = trajectories … is the held-out one), stride = trajectories + 1. The ML-LL run
- * from a held-out state uses that state's seed, hence the same noise realisation as its NEGF-LL
- * reference.
+ * trajectory k (k = trajectories … is the held-out one), stride = trajectories + 1. The first ML-LL
+ * run from a held-out state uses that state's seed, hence the same noise realisation as its NEGF-LL
+ * reference; `compare.realisations - 1` more ML-LL runs from the same state use other noise streams
+ * (`realisationSeed`), and the ML wall velocity is their mean. Why: the NEGF-LL front velocity
+ * barely depends on the noise (16×8, μ = -3.25, eight noise seeds: -0.0371 … -0.0395, sd 2 %), but
+ * a poorly trained model's ML-LL front can stall or recede in one realisation and not in another
+ * (docs/demo.md), so one paired run is not a measurement of the model's velocity.
  */
 import { UserError } from '../io/errors.js';
 import { parseSimulateConfig, type LeadsConfig } from '../io/config.js';
@@ -36,6 +40,10 @@ import { largeFor, type LargeConfig } from './large.js';
 /** Embedded configurations (`--quick`, `--preset zhang-chern-2022`, else default). */
 export const DEMO_CONFIGS = ['default', 'quick', 'zhang-chern-2022'] as const;
 export type DemoConfigName = (typeof DEMO_CONFIGS)[number];
+
+/** Potentials the demo's models fit: E alone (Φ ≡ 0) or E and Φ (`DemoConfig.train`). */
+export const DEMO_POTENTIALS = ['E', 'two'] as const;
+export type DemoPotentials = (typeof DEMO_POTENTIALS)[number];
 
 /** NEGF solver of stage 1: float64 CPU RGF (deterministic) or the f32 batched GPU RGF. */
 export type NegfDevice = 'cpu' | 'gpu';
@@ -57,10 +65,20 @@ export interface DemoConfig {
   front: { seedWidth: number; angle: number; tilt: number };
   /** NEGF-LL training trajectories per μ: count, steps, snapshot interval */
   dataset: { trajectories: number; steps: number; every: number };
-  /** held-out comparison runs: steps, wall-position sample interval, texture snapshots per run */
-  compare: { steps: number; sampleEvery: number; snapshots: number };
-  /** two-potential model training (default descriptor, SiLU) */
-  train: { hidden: number[]; epochs: number; batch: number; lr: number };
+  /**
+   * held-out comparison runs: steps, wall-position sample interval, texture snapshots per run, and
+   * ML-LL noise realisations from the held-out state (the first with the NEGF-LL run's own noise)
+   */
+  compare: { steps: number; sampleEvery: number; snapshots: number; realisations: number };
+  /**
+   * model training (default descriptor, SiLU). `potentials`: 'E' trains the conservative potential
+   * alone (Φ ≡ 0), 'two' both E and Φ. The demo's electrodes share one potential (muL = muR = μ), so
+   * the electrons are in equilibrium with a single reservoir and the NEGF field is exactly
+   * conservative, F = -∂Ω/∂S (tests/negf-physics.test.ts): the generalized potential theory's Φ
+   * vanishes. A fitted Φ is then pure error, and a nonconservative torque on a slow front can stall
+   * or reverse it (docs/demo.md, "Which potentials"), so the default is 'E'.
+   */
+  train: { hidden: number[]; epochs: number; batch: number; lr: number; potentials: DemoPotentials };
   seed: number;
   /** NEGF solver of stage 1 (default 'cpu'); with 'gpu' the trajectories of one μ are solved as one batch per step */
   negfDevice: NegfDevice;
@@ -103,8 +121,8 @@ export function demoConfig(name: DemoConfigName, seed: number): DemoConfig {
       // front: the large-lattice stage's generated seed (the NEGF trajectories start from c0.dat, tilted by `tilt`)
       front: { seedWidth: 3, angle: Math.PI / 2, tilt: 0.02 },
       dataset: { trajectories: 2, steps: 40, every: 4 },
-      compare: { steps: 40, sampleEvery: 4, snapshots: 5 },
-      train: { hidden: [32, 32], epochs: 120, batch: 1, lr: 2e-2 },
+      compare: { steps: 40, sampleEvery: 4, snapshots: 5, realisations: 8 },
+      train: { hidden: [32, 32], epochs: 120, batch: 1, lr: 2e-2, potentials: 'E' },
       seed,
       negfDevice: 'gpu',
       initialFile: ini.path,
@@ -117,8 +135,8 @@ export function demoConfig(name: DemoConfigName, seed: number): DemoConfig {
       mu: [-3.5, -3.25],
       front: { seedWidth: 4, angle: Math.PI / 2, tilt: 0.05 },
       dataset: { trajectories: 1, steps: 30, every: 3 },
-      compare: { steps: 30, sampleEvery: 3, snapshots: 3 },
-      train: { hidden: [16], epochs: 6, batch: 4, lr: 3e-3 },
+      compare: { steps: 30, sampleEvery: 3, snapshots: 3, realisations: 2 },
+      train: { hidden: [16], epochs: 6, batch: 4, lr: 3e-3, potentials: 'E' },
       seed,
       large: { Lx: 48, Ly: 32, steps: 6, snapshots: 3, nucleusRadius: 3, nucleusPitch: 16, muIndex: 0 },
     });
@@ -128,8 +146,8 @@ export function demoConfig(name: DemoConfigName, seed: number): DemoConfig {
     mu: [-3.5, -3.4, -3.25],
     front: { seedWidth: 8, angle: Math.PI / 2, tilt: 0.05 },
     dataset: { trajectories: 3, steps: 160, every: 4 },
-    compare: { steps: 160, sampleEvery: 4, snapshots: 5 },
-    train: { hidden: [32, 32], epochs: 80, batch: 1, lr: 2e-2 },
+    compare: { steps: 160, sampleEvery: 4, snapshots: 5, realisations: 8 },
+    train: { hidden: [32, 32], epochs: 80, batch: 1, lr: 2e-2, potentials: 'E' },
     seed,
   });
 }
@@ -137,6 +155,17 @@ export function demoConfig(name: DemoConfigName, seed: number): DemoConfig {
 /** Seed of trajectory k (k = trajectories: the held-out one) at μ index m. */
 export function trajectorySeed(c: DemoConfig, m: number, k: number): number {
   return c.seed + m * (c.dataset.trajectories + 1) + k;
+}
+
+/** offset between the noise seeds of the ML-LL realisations of one held-out state (far above every trajectory seed) */
+export const REALISATION_SEED_STRIDE = 1_000_003;
+
+/**
+ * Noise seed of ML-LL realisation j at μ index m: j = 0 is the held-out NEGF-LL run's own seed
+ * (paired comparison), j ≥ 1 are other noise streams from the same initial state.
+ */
+export function realisationSeed(c: DemoConfig, m: number, j: number): number {
+  return trajectorySeed(c, m, c.dataset.trajectories) + j * REALISATION_SEED_STRIDE;
 }
 
 /** Command-line choices on top of an embedded configuration (src/cli/demo.ts). */
@@ -148,6 +177,8 @@ export interface DemoOverrides {
   steps?: string;
   /** snapshot interval of the training data (steps); long runs train on fewer snapshots */
   every?: string;
+  /** potentials of the models: E or two */
+  potentials?: string;
 }
 
 /** `demoConfig(name, seed)` with command-line overrides; bad values throw a UserError naming the flag. */
@@ -156,6 +187,11 @@ export function resolveDemoConfig(name: DemoConfigName, seed: number, o: DemoOve
   if (o.negfDevice !== undefined) {
     if (o.negfDevice !== 'cpu' && o.negfDevice !== 'gpu') throw new UserError(`--negf-device: must be cpu or gpu, got '${o.negfDevice}'`);
     c.negfDevice = o.negfDevice;
+  }
+  if (o.potentials !== undefined) {
+    const v = DEMO_POTENTIALS.find((p) => p.toLowerCase() === o.potentials!.trim().toLowerCase());
+    if (!v) throw new UserError(`--potentials: must be E (conservative potential alone) or two (E and Φ), got '${o.potentials}'`);
+    c.train.potentials = v;
   }
   const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
   const lcm = () => (c.compare.sampleEvery * c.dataset.every) / gcd(c.compare.sampleEvery, c.dataset.every);

@@ -6,9 +6,12 @@
  *     evaluation on the test split (the held-out NEGF-LL trajectory's snapshots);
  *   - wall velocity v = least-squares slope of x_DW(t) over the samples where the wall exists and
  *     lies at least `EDGE` columns away from both electrodes (a front that has reached an electrode
- *     no longer moves); negative v: the FM phase grows towards the left electrode;
- *     ML/NEGF ratio v_ML / v_NEGF per μ;
- *   - wall-position error |x_ML(t) - x_NEGF(t)| at every sample (max and RMS);
+ *     no longer moves); negative v: the FM phase grows towards the left electrode. v_ML is the
+ *     mean over the ML-LL noise realisations from the held-out state (with their standard
+ *     deviation; NaN if any realisation has no velocity), v_NEGF that of the held-out NEGF-LL run;
+ *     ratio v_ML / v_NEGF per μ, and the paired ratio of the ML-LL run with the NEGF-LL run's own
+ *     noise;
+ *   - wall-position error |x_ML(t) - x_NEGF(t)| of the paired runs at every sample (max and RMS);
  *   - time per LL step of NEGF-LL (NEGF solve + step, amortised over the lockstep trajectories)
  *     and ML-LL (GPU), and the speed-up;
  *   - the large-lattice run (./large.ts): size, model, mean c_i and FM fraction at its snapshots,
@@ -41,7 +44,21 @@ export interface DemoMetrics {
   perMu: {
     mu: number;
     heldOutFperp: { set: string; rmse: number; r2: number; samples: number };
-    velocity: { negf: number; ml: number; ratio: number; fitSamples: { negf: number; ml: number } };
+    velocity: {
+      negf: number;
+      /** mean over the ML-LL realisations */
+      ml: number;
+      /** ml / negf */
+      ratio: number;
+      /** standard deviation of the realisations' velocities (NaN for one realisation) */
+      mlSd: number;
+      /** velocity of every ML-LL realisation (the first: paired with the NEGF-LL noise) */
+      mlRealisations: number[];
+      /** the paired run alone: its velocity and ratio */
+      paired: { ml: number; ratio: number };
+      /** fit samples of the NEGF-LL run and of the paired ML-LL run */
+      fitSamples: { negf: number; ml: number };
+    };
     wallPosition: { steps: number[]; negf: number[]; ml: number[]; error: number[]; maxError: number; rmsError: number };
   }[];
   summary: { maxRatioDeviation: number; maxWallError: number; meanFperpRmse: number };
@@ -64,9 +81,14 @@ export function wallVelocity(tr: Pick<Trace, 'steps' | 'x'>, Lx: number, dt: num
   return { v: sxx > 0 ? sxy / sxx : NaN, samples: n };
 }
 
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
 function metricsOf(c: DemoConfig, runs: RunResult[], large: LargeResult, timing: { seconds: number; resumed: boolean }): DemoMetrics {
   const perMu = runs.map((r) => {
     const vn = wallVelocity(r.negf, c.lattice.Lx, c.dynamics.dt), vm = wallVelocity(r.ml, c.lattice.Lx, c.dynamics.dt);
+    const each = (r.ml.realisations ?? [{ x: r.ml.x }]).map((q) => wallVelocity({ steps: r.ml.steps, x: q.x }, c.lattice.Lx, c.dynamics.dt).v);
+    const vMean = mean(each);
+    const vSd = each.length > 1 ? Math.sqrt(each.reduce((a, v) => a + (v - vMean) ** 2, 0) / (each.length - 1)) : NaN;
     const mlAt = new Map(r.ml.steps.map((s, k) => [s, r.ml.x[k]]));
     const steps = r.negf.steps.filter((s) => mlAt.has(s));
     const negf = steps.map((s) => r.negf.x[r.negf.steps.indexOf(s)]), ml = steps.map((s) => mlAt.get(s)!);
@@ -76,7 +98,7 @@ function metricsOf(c: DemoConfig, runs: RunResult[], large: LargeResult, timing:
     return {
       mu: r.mu,
       heldOutFperp: { set: r.evaluation.set, rmse: all.rmseTotal, r2: all.r2, samples: all.samples },
-      velocity: { negf: vn.v, ml: vm.v, ratio: vm.v / vn.v, fitSamples: { negf: vn.samples, ml: vm.samples } },
+      velocity: { negf: vn.v, ml: vMean, ratio: vMean / vn.v, mlSd: vSd, mlRealisations: each, paired: { ml: vm.v, ratio: vm.v / vn.v }, fitSamples: { negf: vn.samples, ml: vm.samples } },
       wallPosition: {
         steps, negf, ml, error,
         maxError: finite.length ? Math.max(...finite) : NaN,
@@ -84,7 +106,6 @@ function metricsOf(c: DemoConfig, runs: RunResult[], large: LargeResult, timing:
       },
     };
   });
-  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const negfStep = mean(runs.map((r) => r.negf.secondsPerStep)), mlStep = mean(runs.map((r) => r.ml.secondsPerStep));
   return {
     config: c,
@@ -120,7 +141,13 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], large
     linePlotSvg(
       [
         { name: 'NEGF-LL', x: mus, y: m.perMu.map((p) => p.velocity.negf), colour: PALETTE[0], markers: true },
-        { name: 'ML-LL', x: mus, y: m.perMu.map((p) => p.velocity.ml), colour: PALETTE[1], markers: true, dashed: true },
+        { name: 'ML-LL (mean)', x: mus, y: m.perMu.map((p) => p.velocity.ml), colour: PALETTE[1], markers: true, dashed: true },
+        {
+          name: 'ML-LL (each noise)',
+          x: m.perMu.flatMap((p) => p.velocity.mlRealisations.map(() => p.mu)),
+          y: m.perMu.flatMap((p) => p.velocity.mlRealisations),
+          colour: PALETTE[4], markers: true, noLine: true,
+        },
       ],
       { title: 'Wall velocity vs electrode potential', xlabel: 'μ (t)', ylabel: 'v (columns per ħ/t)' },
     ),
@@ -144,7 +171,7 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], large
 
   const rows = m.perMu.map(
     (p) =>
-      `| ${p.mu} | ${fmt(p.heldOutFperp.rmse)} | ${fmt(p.heldOutFperp.r2, 4)} | ${fmt(p.velocity.negf)} | ${fmt(p.velocity.ml)} | ${fmt(p.velocity.ratio)} | ${fmt(p.wallPosition.maxError)} | ${fmt(p.wallPosition.rmsError)} |`,
+      `| ${p.mu} | ${fmt(p.heldOutFperp.rmse)} | ${fmt(p.heldOutFperp.r2, 4)} | ${fmt(p.velocity.negf)} | ${fmt(p.velocity.ml)} ± ${fmt(p.velocity.mlSd, 2)} | ${fmt(p.velocity.ratio)} | ${fmt(p.velocity.paired.ratio)} | ${fmt(p.wallPosition.maxError)} | ${fmt(p.wallPosition.rmsError)} |`,
   );
   const md = [
     `# neqspin demo: voltage-driven AFM|FM front, NEGF-LL vs ML-LL (${c.name})`,
@@ -155,15 +182,17 @@ export function writeReport(dir: string, c: DemoConfig, runs: RunResult[], large
         ? `Initial state: the authors' snapshot ${basename(c.initialFile)}, tilt ${c.front.tilt}. `
         : `Initial state: Néel AFM along z with the right ${c.front.seedWidth} columns ferromagnetic at ${fmt((c.front.angle * 180) / Math.PI)}° from z, tilt ${c.front.tilt}. `) +
       `Per μ: ${c.dataset.trajectories} NEGF-LL training trajectories of ${c.dataset.steps} steps (snapshot every ${c.dataset.every}), ` +
-      `one model ${'(hidden ' + c.train.hidden.join(',') + ', ' + c.train.epochs + ' epochs)'}, and a held-out comparison of ${c.compare.steps} steps (seed ${c.seed}).`,
+      `one model (${c.train.potentials === 'two' ? 'potentials E and Φ' : 'potential E alone, Φ ≡ 0: at muL = muR the NEGF field is conservative'}; hidden ${c.train.hidden.join(',')}, ${c.train.epochs} epochs), and a held-out comparison of ${c.compare.steps} steps (seed ${c.seed}).`,
     '',
     '## Agreement',
     '',
-    '| μ | F⊥ RMSE (t) | F⊥ R² | v NEGF | v ML | v ML/NEGF | max \\|Δx\\| | rms \\|Δx\\| |',
-    '|---|---|---|---|---|---|---|---|',
+    `| μ | F⊥ RMSE (t) | F⊥ R² | v NEGF | v ML (mean ± sd, ${c.compare.realisations} noise) | v ML/NEGF | paired ML/NEGF | max \\|Δx\\| | rms \\|Δx\\| |`,
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Velocities in columns per ħ/t (negative: the FM phase grows towards the left electrode), fitted where the wall is ≥ ${EDGE} columns from both electrodes. ` +
+      `v ML: mean ± standard deviation over ${c.compare.realisations} ML-LL runs from the held-out state with different thermal noise; "paired": the one with the NEGF-LL run's own noise, ` +
+      `whose wall-position error |Δx| is given. ` +
       `F⊥ errors on the held-out trajectory (test split). Largest |v_ML/v_NEGF − 1|: ${fmt(m.summary.maxRatioDeviation)}.` +
       (m.perMu.some((p) => p.velocity.fitSamples.negf < 3 || p.velocity.fitSamples.ml < 3)
         ? ` n/a: fewer than 3 samples with the wall that far from the electrodes (${m.perMu.map((p) => `μ = ${p.mu}: ${p.velocity.fitSamples.negf} NEGF, ${p.velocity.fitSamples.ml} ML`).join('; ')}); a longer run moves the front into the bulk.`

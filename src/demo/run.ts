@@ -12,11 +12,12 @@
  *             batch), so the GPU solver's batching is used; a μ is committed when all its
  *             trajectories are done. The trajectories are independent, so the numbers equal
  *             those of sequential runs.
- *   2 train   for every μ: the two-potential model on `data-mu{m}/` (src/cli/train.ts runTraining,
- *             default descriptor, SiLU) into `model-mu{m}/`. One model per μ: the descriptor has no
+ *   2 train   for every μ: the model on `data-mu{m}/` (src/cli/train.ts runTraining, default
+ *             descriptor, SiLU; E alone or E and Φ, config.ts `train.potentials`) into `model-mu{m}/`. One model per μ: the descriptor has no
  *             electrode-potential input, a model is bound to its reservoirs like an NEGF provider.
  *   3 ml      for every μ: ML-LL on the GPU (src/dynamics/mlDriven.ts) from the held-out initial
- *             state with the same noise seed, wall trace to `ml-mu{m}.json`.
+ *             state, `compare.realisations` noise realisations (the first with the NEGF-LL run's
+ *             noise seed), wall traces to `ml-mu{m}.json`.
  *   4 large   one model on a lattice ≥ 100× the training lattice (./large.ts): throughput and
  *             c_i maps (figures/large-t{step}.png) → `large.json`.
  *   5 report  metrics.json, report.md and SVG figures (./report.ts).
@@ -56,7 +57,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../model/train.js';
 import { loadModel } from '../model/modelFile.js';
 import { runTraining } from '../cli/train.js';
 import { latticePng } from '../io/png.js';
-import { trajectorySeed, type DemoConfig } from './config.js';
+import { realisationSeed, trajectorySeed, type DemoConfig } from './config.js';
 import { autoLarge, runLarge, type LargeResult } from './large.js';
 import { writeReport, type DemoMetrics } from './report.js';
 import { divergingRgb } from './svg.js';
@@ -71,6 +72,11 @@ export interface Trace {
   textures: { step: number; c: number[] }[];
   /** wall-clock seconds per LL step (field evaluation + step) */
   secondsPerStep: number;
+  /**
+   * ML-LL only: x_DW at `steps` of every noise realisation from the held-out state (config.ts
+   * `realisationSeed`); realisation 0 is this trace's own run (the NEGF-LL run's noise)
+   */
+  realisations?: { seed: number; x: number[] }[];
 }
 
 export interface DemoRunOptions {
@@ -238,7 +244,7 @@ async function negfTrajectory(c: DemoConfig, provider: FieldProvider, mu: number
  * the pipelines are compiled before the timed run. Shared by the afm-fm and stt demos.
  */
 export async function mlRun<M>(
-  ctx: GpuContext, lat: Lattice, modelDir: string, params: LLParamsInput, s0: Float64Array, c: { compare: DemoConfig['compare'] },
+  ctx: GpuContext, lat: Lattice, modelDir: string, params: LLParamsInput, s0: Float64Array, c: { compare: Pick<DemoConfig['compare'], 'steps' | 'sampleEvery' | 'snapshots'> },
   observe: { position(sample: LLSample): number; initialPosition(s: Float64Array): number; map(s: Float64Array | Float32Array): M },
 ): Promise<{ steps: number[]; x: number[]; maps: { step: number; map: M }[]; secondsPerStep: number }> {
   const ml = await MlDrivenLL.create(ctx, lat, loadModel(modelDir), params);
@@ -263,21 +269,34 @@ export async function mlRun<M>(
   }
 }
 
-/** ML-LL on the GPU from the held-out initial state of μ index m (same noise seed as NEGF-LL). */
+/**
+ * ML-LL on the GPU from the held-out initial state of μ index m: `compare.realisations` runs with
+ * the noise seeds `realisationSeed(c, m, j)`; run 0 (the NEGF-LL run's own noise) gives the trace
+ * and its texture maps, every run its wall positions (`realisations`).
+ */
 async function mlTrajectory(c: DemoConfig, modelDir: string, m: number, gpu: GpuOptions | undefined): Promise<Trace> {
   const lat = new Lattice(c.lattice);
-  const seed = trajectorySeed(c, m, c.dataset.trajectories);
-  const r = await mlRun(await getGpu(gpu), lat, modelDir, llParams(c, seed), initialState(c, lat, seed), c, {
-    position: (smp) => rightFrontCrossing(smp.c),
-    initialPosition: (s) => wallX(lat, s),
-    map: (s) => Array.from(neighbourCorrelation(lat, s)),
-  });
-  return { steps: r.steps, x: r.x, textures: r.maps.map(({ step, map }) => ({ step, c: map })), secondsPerStep: r.secondsPerStep };
+  const ctx = await getGpu(gpu);
+  const s0 = initialState(c, lat, trajectorySeed(c, m, c.dataset.trajectories));
+  let trace: Trace | undefined;
+  const realisations: { seed: number; x: number[] }[] = [];
+  for (let j = 0; j < c.compare.realisations; j++) {
+    const seed = realisationSeed(c, m, j);
+    const r = await mlRun(ctx, lat, modelDir, llParams(c, seed), s0, c, {
+      position: (smp) => rightFrontCrossing(smp.c),
+      initialPosition: (s) => wallX(lat, s),
+      map: (s) => (j === 0 ? Array.from(neighbourCorrelation(lat, s)) : []),
+    });
+    trace ??= { steps: r.steps, x: r.x, textures: r.maps.map(({ step, map }) => ({ step, c: map })), secondsPerStep: r.secondsPerStep };
+    realisations.push({ seed, x: r.x });
+  }
+  return { ...trace!, realisations };
 }
 
 /** Training configuration of the demo's models. */
 export function demoTrainConfig(c: DemoConfig): TrainConfig {
-  return { ...DEFAULT_TRAIN_CONFIG, hidden: c.train.hidden, epochs: c.train.epochs, batch: c.train.batch, lr: c.train.lr, seed: c.seed, checkpointEvery: 5 };
+  const { hidden, epochs, batch, lr, potentials } = c.train;
+  return { ...DEFAULT_TRAIN_CONFIG, hidden, epochs, batch, lr, useP: potentials === 'two', seed: c.seed, checkpointEvery: 5 };
 }
 
 const file = {
@@ -353,7 +372,7 @@ export async function runDemo(out: string, c: DemoConfig, o: DemoRunOptions = {}
   if (await stage(2, 'training', async () => {
     for (const [m, mu] of c.mu.entries()) {
       if (existsSync(job.path(file.model(m)))) continue;
-      log(`demo: μ = ${mu}: training the two-potential model`);
+      log(`demo: μ = ${mu}: training the model (${c.train.potentials === 'two' ? 'E and Φ' : 'E alone, Φ ≡ 0'})`);
       await runTraining(job.path(file.data(m)), job.path(file.model(m)), demoTrainConfig(c), { resume: true, quiet: o.quiet, gpu: o.gpu });
     }
   })) return undefined;
