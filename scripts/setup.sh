@@ -24,6 +24,6 @@ node bin/neqspin.js info
 if [ -z "${NEQSPIN_SETUP_ONLY:-}" ]; then
   # the paper's experiment end to end (docs/demo.md); --resume continues a killed run from
   # out/demo.partial/, --force replaces the report of an earlier run
-  log "running the main job: neqspin demo (embedded default, ~6.5 min on 2 cores without a GPU) -> out/demo/report.md"
+  log "running the main job: neqspin demo (embedded default, ~7 min on 2 cores without a GPU) -> out/demo/report.md"
   node bin/neqspin.js demo --out out/demo --resume --force
 fi
