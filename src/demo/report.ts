@@ -85,8 +85,10 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 function metricsOf(c: DemoConfig, runs: RunResult[], large: LargeResult, timing: { seconds: number; resumed: boolean }): DemoMetrics {
   const perMu = runs.map((r) => {
-    const vn = wallVelocity(r.negf, c.lattice.Lx, c.dynamics.dt), vm = wallVelocity(r.ml, c.lattice.Lx, c.dynamics.dt);
-    const each = (r.ml.realisations ?? [{ x: r.ml.x }]).map((q) => wallVelocity({ steps: r.ml.steps, x: q.x }, c.lattice.Lx, c.dynamics.dt).v);
+    const vn = wallVelocity(r.negf, c.lattice.Lx, c.dynamics.dt);
+    // realisation 0 is the paired run (r.ml itself)
+    const fits = (r.ml.realisations ?? [{ x: r.ml.x }]).map((q) => wallVelocity({ steps: r.ml.steps, x: q.x }, c.lattice.Lx, c.dynamics.dt));
+    const vm = fits[0], each = fits.map((f) => f.v);
     const vMean = mean(each);
     const vSd = each.length > 1 ? Math.sqrt(each.reduce((a, v) => a + (v - vMean) ** 2, 0) / (each.length - 1)) : NaN;
     const mlAt = new Map(r.ml.steps.map((s, k) => [s, r.ml.x[k]]));
